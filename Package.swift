@@ -1,0 +1,150 @@
+// swift-tools-version:6.0
+//
+// SwiftMTA: a mail transfer agent as Swift libraries plus the reference server `swiftmta`.
+// Module map and dependency rules: ../shared/DESIGN.md and README.md.
+
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "SwiftMTA",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
+        .library(name: "MailTLS", targets: ["MailTLS"]),
+        .library(name: "MailAuth", targets: ["MailAuth"]),
+        .library(name: "MailMaps", targets: ["MailMaps"]),
+        .library(name: "MailMapsBerkeleyDB", targets: ["MailMapsBerkeleyDB"]),
+        .library(name: "MailMapsLDAP", targets: ["MailMapsLDAP"]),
+        .library(name: "MailRouting", targets: ["MailRouting"]),
+        .library(name: "SMTPClient", targets: ["SMTPClient"]),
+        .library(name: "MailServer", targets: ["MailServer"]),
+        .executable(name: "swiftmta", targets: ["swiftmta"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries, each reached only through its shim target and the one Swift module above it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSASL",
+            pkgConfig: "libsasl2",
+            providers: [.apt(["libsasl2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBerkeleyDB",
+            providers: [.apt(["libdb-dev"])]
+        ),
+
+        // Leaves: they never import each other.
+        .target(
+            name: "SMTPProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailTLS",
+            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailAuth",
+            dependencies: ["CSASL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailMaps",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailMapsBerkeleyDB",
+            dependencies: ["MailMaps", "CBerkeleyDB"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailMapsLDAP",
+            dependencies: ["MailMaps", "CLDAP"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Above the leaves.
+        .target(
+            name: "MailRouting",
+            dependencies: ["SMTPProtocol", "MailMaps"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTPClient",
+            dependencies: [
+                "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MailServer",
+            dependencies: [
+                "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "MailMapsBerkeleyDB",
+                "MailMapsLDAP", "MailRouting", "SMTPClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftmta",
+            dependencies: [
+                "MailServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests (swift-testing). TestSupport starts the real peers tests talk to.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailTLSTests", dependencies: ["MailTLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MailMapsBerkeleyDBTests",
+            dependencies: ["MailMapsBerkeleyDB", "MailMaps", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MailMapsLDAPTests",
+            dependencies: ["MailMapsLDAP", "MailMaps", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MailServerTests",
+            dependencies: [
+                "MailServer", "SMTPProtocol", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

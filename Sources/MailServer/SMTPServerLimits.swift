@@ -1,0 +1,14 @@
+public import SMTPProtocol
+
+/// The server's limits: the protocol's (``SMTPLimits``) and the session's timeouts.
+public struct SMTPServerLimits: Hashable, Sendable {
+    /// Line, recipient, size and error-count limits.
+    public var protocolLimits: SMTPLimits
+    /// How long the server waits for the next command. RFC 5321 §4.5.3.2.7: at least 5 minutes.
+    public var commandTimeout: Duration
+
+    public init(protocolLimits: SMTPLimits = .default, commandTimeout: Duration = .seconds(300)) {
+        self.protocolLimits = protocolLimits
+        self.commandTimeout = commandTimeout
+    }
+}

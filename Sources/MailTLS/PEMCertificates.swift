@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+internal import COpenSSL
+
+/// PEM certificates and keys read into OpenSSL objects. Callers own (and free) what is returned.
+enum PEMCertificates {
+    /// Every certificate in a PEM file, in file order; at least one.
+    static func load(_ path: String, what: String) throws -> [OpaquePointer] {
+        let bytes = try PEMFile.read(path, what: what)
+        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw TLSConfigurationError(.malformedPEM, path: path, message: "cannot buffer \(what) \(path)")
+        }
+        defer { BIO_free(bio) }
+        var certificates: [OpaquePointer] = []
+        _ = OpenSSLErrorQueue.drain()
+        while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+            certificates.append(certificate)
+        }
+        // Reading stops with "no start line" at the end of the file; anything else is a broken object.
+        let endOfFile = ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE
+        let reason = OpenSSLErrorQueue.drainedReason(fallback: "no PEM certificate found")
+        if certificates.isEmpty || !endOfFile {
+            certificates.forEach { X509_free($0) }
+            let detail = certificates.isEmpty ? "holds no PEM certificate" : "has a malformed certificate"
+            throw TLSConfigurationError(.malformedPEM, path: path, message: "\(what) \(path) \(detail) (\(reason))")
+        }
+        return certificates
+    }
+
+    /// The subject name in OpenSSL's one-line form.
+    static func subject(of certificate: OpaquePointer) -> String {
+        guard let name = X509_get_subject_name(certificate),
+              let text = X509_NAME_oneline(name, nil, 0) else { return "" }
+        defer { CRYPTO_free(text, #fileID, #line) }
+        return String(cString: text)
+    }
+}
+
+/// A PEM private key, decrypted with a passphrase when it is encrypted.
+enum PEMPrivateKey {
+    static func load(_ path: String, passphrase: String?) throws -> OpaquePointer {
+        let bytes = try PEMFile.read(path, what: "private key file")
+        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw TLSConfigurationError(.malformedPEM, path: path, message: "cannot buffer private key file \(path)")
+        }
+        defer { BIO_free(bio) }
+        _ = OpenSSLErrorQueue.drain()
+
+        // The passphrase reaches OpenSSL's callback through its user-data pointer: a NUL-terminated
+        // copy that is wiped before it is freed.
+        var secret = Array((passphrase ?? "").utf8CString)
+        defer { for index in secret.indices { secret[index] = 0 } }
+        let callback: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = {
+            buffer, size, _, userData in
+            guard let buffer, let userData else { return 0 }
+            let source = userData.assumingMemoryBound(to: CChar.self)
+            let length = Int32(strlen(source))
+            guard length > 0, length <= size else { return 0 }
+            memcpy(buffer, source, Int(length))
+            return length
+        }
+        let key = secret.withUnsafeMutableBufferPointer { secretBuffer in
+            PEM_read_bio_PrivateKey(bio, nil, callback, UnsafeMutableRawPointer(secretBuffer.baseAddress))
+        }
+        guard let key else {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let encrypted = text.contains("ENCRYPTED")
+            let reason = OpenSSLErrorQueue.drainedReason(fallback: "no PEM private key found")
+            if encrypted {
+                let what = passphrase == nil ? "no passphrase was given" : "the passphrase is wrong"
+                throw TLSConfigurationError(
+                    .encryptedKey, path: path, message: "private key file \(path) is encrypted and \(what)")
+            }
+            throw TLSConfigurationError(
+                .malformedPEM, path: path, message: "private key file \(path) holds no usable PEM private key (\(reason))")
+        }
+        return key
+    }
+}

@@ -1,0 +1,95 @@
+public import NIOCore
+
+/// Splits an incoming byte stream into SMTP lines ended by CRLF, and nothing else.
+///
+/// A bare LF, or a CR not followed by LF, never ends a line (RFC 5321 §2.3.8); such bytes stay in
+/// the line and the caller decides (a command parser refuses them). A line longer than the limit
+/// is reported once as ``Event/lineTooLong(octets:)`` and its bytes are discarded up to the next
+/// CRLF, so memory stays bounded however long the peer keeps sending.
+///
+/// Feed bytes with ``append(_:)`` and take lines with ``next()`` until it returns `nil`
+/// ("need more bytes").
+public struct SMTPLineFramer: Sendable {
+    /// What the framer found next.
+    public enum Event: Hashable, Sendable {
+        /// A complete line, without its CRLF.
+        case line(ByteBuffer)
+        /// A line exceeded the limit; it was dropped up to and including its CRLF.
+        /// `octets` counts what was dropped, CRLF included.
+        case lineTooLong(octets: Int)
+    }
+
+    /// The longest line accepted, CRLF included.
+    public var maximumLineLength: Int
+
+    private var buffer = ByteBuffer()
+    /// Bytes of an overlong line already thrown away, while its CRLF has not been seen yet.
+    private var discarding: Int?
+
+    public init(maximumLineLength: Int) {
+        self.maximumLineLength = maximumLineLength
+    }
+
+    /// Adds received bytes.
+    public mutating func append(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        buffer.writeBuffer(&bytes)
+    }
+
+    /// Bytes received but not yet returned as part of a line.
+    public var bufferedByteCount: Int { buffer.readableBytes }
+
+    /// Takes the buffered bytes that are not yet part of a line, leaving the framer empty.
+    /// STARTTLS uses it to find (and refuse) plaintext sent after the command.
+    public mutating func takeBufferedBytes() -> ByteBuffer {
+        defer {
+            buffer.clear()
+            discarding = nil
+        }
+        return buffer
+    }
+
+    /// The next complete line, or an overlong-line report; `nil` when more bytes are needed.
+    public mutating func next() -> Event? {
+        while true {
+            let view = buffer.readableBytesView
+            guard let crlf = Self.firstCRLF(in: view) else {
+                // No line end yet: bound what is kept.
+                if buffer.readableBytes > maximumLineLength {
+                    // Keep a trailing CR: it may start the CRLF of this line.
+                    let keep = view.last == UInt8(ascii: "\r") ? 1 : 0
+                    let dropped = buffer.readableBytes - keep
+                    buffer.moveReaderIndex(forwardBy: dropped)
+                    buffer.discardReadBytes()
+                    discarding = (discarding ?? 0) + dropped
+                }
+                return nil
+            }
+            let length = crlf - view.startIndex
+            if let dropped = discarding {
+                buffer.moveReaderIndex(forwardBy: length + 2)
+                discarding = nil
+                return .lineTooLong(octets: dropped + length + 2)
+            }
+            if length + 2 > maximumLineLength {
+                buffer.moveReaderIndex(forwardBy: length + 2)
+                return .lineTooLong(octets: length + 2)
+            }
+            let line = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 2)
+            if buffer.readableBytes == 0 { buffer.clear() }
+            return .line(line)
+        }
+    }
+
+    static func firstCRLF(in view: ByteBufferView) -> ByteBufferView.Index? {
+        var index = view.startIndex
+        while let cr = view[index...].firstIndex(of: UInt8(ascii: "\r")) {
+            let next = view.index(after: cr)
+            if next == view.endIndex { return nil }
+            if view[next] == UInt8(ascii: "\n") { return cr }
+            index = next
+        }
+        return nil
+    }
+}

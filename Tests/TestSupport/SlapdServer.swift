@@ -1,0 +1,111 @@
+import Foundation
+
+/// A private OpenLDAP server (slapd) on a free loopback port, with its own configuration and
+/// database in a temporary directory, loaded with the entries a test gives.
+///
+/// The schemas core, cosine, inetorgperson and misc are loaded; misc carries `mailLocalAddress`
+/// and `mailRoutingAddress`, the attributes of Sendmail's LDAP routing.
+public final class SlapdServer: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public let port: Int
+    public let suffix = "dc=example,dc=test"
+    public let rootDN = "cn=admin,dc=example,dc=test"
+    public let rootPassword = "test-secret"
+    public var uri: String { "ldap://127.0.0.1:\(port)/" }
+
+    private var process: Process?
+    private let configPath: String
+
+    /// Writes the configuration, loads `ldif` (entries below ``suffix``; the suffix entry itself is
+    /// added first) with slapadd, and starts slapd.
+    public init(ldif: String) throws {
+        directory = try TemporaryDirectory(prefix: "swiftmta-slapd")
+        port = try LoopbackPort.free()
+        let database = directory.file("db")
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        let schemas = ["core", "cosine", "inetorgperson", "misc"]
+            .map { "include /etc/ldap/schema/\($0).schema" }.joined(separator: "\n")
+        configPath = try directory.write("slapd.conf", """
+            \(schemas)
+            pidfile \(directory.file("slapd.pid"))
+            modulepath /usr/lib/ldap
+            moduleload back_mdb
+            database mdb
+            maxsize 16777216
+            suffix "\(suffix)"
+            rootdn "\(rootDN)"
+            rootpw \(rootPassword)
+            directory \(database)
+            index objectClass eq
+            index mailLocalAddress eq
+
+            """)
+        let base = """
+            dn: \(suffix)
+            objectClass: dcObject
+            objectClass: organization
+            dc: example
+            o: Example
+
+            """
+        try directory.write("data.ldif", base + "\n" + ldif)
+        try ExternalTool.runChecked("slapadd", ["-f", configPath, "-l", directory.file("data.ldif")])
+        try start()
+    }
+
+    /// Starts slapd (again) on the same port and waits until it accepts connections.
+    ///
+    /// slapd runs under a small shell watchdog that kills it when the test process goes away, so
+    /// that a crashed test leaves no server behind.
+    public func start() throws {
+        guard process == nil else { return }
+        guard let slapd = ExternalTool.find("slapd") else {
+            throw TestSupportError("slapd is not installed (run scripts/bootstrap)")
+        }
+        let pidFile = directory.file("slapd.pid")
+        try? FileManager.default.removeItem(atPath: pidFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // -d 0 keeps slapd in the foreground, a child of the watchdog.
+        process.arguments = ["-c", """
+            \(slapd) -f '\(configPath)' -h '\(uri)' -d 0 </dev/null >/dev/null 2>&1 &
+            child=$!
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
+            kill -9 $child 2>/dev/null
+            """]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        do {
+            try LoopbackPort.waitUntilAccepting(port)
+        } catch {
+            stop()
+            throw TestSupportError("slapd did not start on \(uri): \(error)")
+        }
+    }
+
+    /// Stops slapd and waits for it and its watchdog to exit.
+    ///
+    /// SIGKILL, not SIGTERM: processes started from Swift concurrency's threads inherit a signal
+    /// mask that blocks SIGTERM. The database (MDB) survives a kill.
+    public func stop() {
+        guard let process else { return }
+        if let text = try? String(contentsOfFile: directory.file("slapd.pid"), encoding: .utf8),
+           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGKILL)
+        }
+        process.waitUntilExit()
+        // Wait until the port is free again, so that a restart can bind it.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while LoopbackPort.isAccepting(port), ContinuousClock.now < deadline {
+            usleep(20_000)
+        }
+        self.process = nil
+    }
+
+    deinit {
+        stop()
+    }
+}
