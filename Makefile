@@ -3,6 +3,8 @@
 # Both set the machine up first (scripts/bootstrap installs the system packages and tools the build
 # and the tests need, and skips what is already there).
 
+SHELL      := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 

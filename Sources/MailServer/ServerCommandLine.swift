@@ -31,7 +31,7 @@ public enum ServerCommandLine {
             print("swiftmta: listening on \(address.ipAddress ?? listener.host) port \(address.port ?? listener.port) (\(listener.mode))")
         }
         print("swiftmta: \(configuration.hostname) ready; stop with Ctrl-C")
-        fflush(stdout)
+        fflush(nil)
         try await server.run()
     }
 
