@@ -2,11 +2,12 @@ import Logging
 import NIOCore
 import SMTPProtocol
 
-/// One client connection, from greeting to close.
+/// One client connection, from greeting to close: reads bytes, feeds them to SMTPProtocol's
+/// ``SMTPServerStateMachine``, performs its actions, and answers its policy questions.
 ///
-/// This is the foundation's session: greeting, EHLO/HELO, NOOP, RSET and QUIT, with CRLF-strict
-/// framing, the command-line limit and the error limit. Mail transactions arrive with the
-/// server state machine of SMTPProtocol.
+/// Replies are batched and written when the machine needs more input or an answer, which is the
+/// flush point pipelining needs. Until the queue and policy land (their own issues), MAIL is
+/// refused with 554 5.3.2: no message is acknowledged that is not safely stored.
 struct SMTPServerSession {
     let configuration: ServerConfiguration
     let logger: Logger
@@ -15,7 +16,7 @@ struct SMTPServerSession {
         logger.debug("session opened")
         do {
             try await connection.executeThenClose { inbound, outbound in
-                try await converse(inbound: inbound, outbound: outbound, channel: connection.channel)
+                try await converse(inbound: inbound, outbound: outbound, allocator: connection.channel.allocator)
             }
         } catch {
             logger.debug("session ended by error", metadata: ["error": "\(error)"])
@@ -26,70 +27,50 @@ struct SMTPServerSession {
     private func converse(
         inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-        channel: any Channel
+        allocator: ByteBufferAllocator
     ) async throws {
-        let hostname = configuration.hostname
-        let limits = configuration.limits.protocolLimits
-        var framer = SMTPLineFramer(maximumLineLength: limits.commandLineLength)
-        var errors = 0
-
-        func send(_ reply: SMTPReply) async throws {
-            var buffer = channel.allocator.buffer(capacity: 128)
-            reply.encode(into: &buffer)
-            try await outbound.write(buffer)
-        }
-
-        try await send(SMTPReply(220, "\(hostname) ESMTP SwiftMTA ready"))
-        for try await bytes in inbound {
-            framer.append(bytes)
-            while let event = framer.next() {
-                let reply: SMTPReply
-                var close = false
-                switch event {
-                case .lineTooLong(let octets):
-                    logger.info("command line too long", metadata: ["octets": "\(octets)"])
-                    reply = SMTPReply(500, .syntaxError, "Line too long")
-                case .line(let line):
-                    do {
-                        switch try SMTPCommand.parse(line) {
-                        case .ehlo(let domain):
-                            reply = SMTPReply(250, lines: [
-                                "\(hostname) Hello \(Self.printable(domain))",
-                                "ENHANCEDSTATUSCODES",
-                            ])
-                        case .helo(let domain):
-                            reply = SMTPReply(250, "\(hostname) Hello \(Self.printable(domain))")
-                        case .noop:
-                            reply = SMTPReply(250, .success, "OK")
-                        case .reset:
-                            reply = SMTPReply(250, .success, "Reset state")
-                        case .quit:
-                            reply = SMTPReply(221, .success, "\(hostname) closing connection")
-                            close = true
-                        case .unrecognized(let verb):
-                            logger.info("command not implemented", metadata: ["verb": "\(verb)"])
-                            reply = SMTPReply(502, .invalidCommand, "Command not implemented")
-                        }
-                    } catch {
-                        reply = error.reply
+        var machine = SMTPServerStateMachine(configuration: SMTPServerConfiguration(
+            hostname: configuration.hostname,
+            limits: configuration.limits.protocolLimits))
+        machine.start()
+        var pending = allocator.buffer(capacity: 512)
+        var iterator = inbound.makeAsyncIterator()
+        while true {
+            while let action = machine.next() {
+                switch action {
+                case .send(let reply):
+                    if reply.isPermanentFailure || reply.isTransientFailure {
+                        logger.info("reply", metadata: ["reply": "\(reply)"])
                     }
+                    reply.encode(into: &pending)
+                case .close:
+                    if pending.readableBytes > 0 { try await outbound.write(pending) }
+                    return
+                case .hello:
+                    machine.accept()
+                case .mail:
+                    machine.reject(SMTPReply(554, EnhancedStatusCode(5, 3, 2)!, "\(configuration.hostname) is not accepting mail yet"))
+                case .recipient, .data, .messageComplete:
+                    machine.reject(SMTPReply(503, .invalidCommand, "Bad sequence of commands"))
+                case .messageText, .transactionAborted, .authCancelled:
+                    break
+                case .verify, .expand:
+                    machine.accept()
+                case .etrn:
+                    machine.reject(SMTPReply(458, EnhancedStatusCode(4, 3, 0)!, "Unable to queue messages"))
+                case .authStart, .authResponse:
+                    machine.authFailed(SMTPReply(454, .temporarySecurityError, "Authentication not available"))
+                case .startTLS:
+                    // Not offered (no certificate in this configuration), so never reached.
+                    machine.tlsFailed()
                 }
-                if reply.isPermanentFailure {
-                    errors += 1
-                    if errors >= limits.errorsBeforeDisconnect {
-                        try await send(reply)
-                        try await send(SMTPReply(421, .temporarySystemError, "\(hostname) Too many errors, closing connection"))
-                        return
-                    }
-                }
-                try await send(reply)
-                if close { return }
             }
+            if pending.readableBytes > 0 {
+                try await outbound.write(pending)
+                pending = allocator.buffer(capacity: 512)
+            }
+            guard let bytes = try await iterator.next() else { return }
+            machine.receive(bytes)
         }
-    }
-
-    /// The client's EHLO argument as it may be echoed: printable ASCII only, at most 255 characters.
-    static func printable(_ text: String) -> String {
-        String(text.unicodeScalars.prefix(255).map { (0x21...0x7E).contains($0.value) ? Character($0) : "?" })
     }
 }

@@ -8,6 +8,10 @@ public struct SMTPLimits: Hashable, Sendable {
     public var commandLineLength: Int
     /// Longest line of message text, in octets, including the final CRLF. RFC 5321 §4.5.3.1.6: 1000.
     public var textLineLength: Int
+    /// Longest line of an AUTH exchange (a base64 client response), CRLF included. RFC 4954 §4:
+    /// at least 12288 octets must be accepted.
+    public var authLineLength: Int
+
     /// Longest reply line, in octets, including the final CRLF. RFC 5321 §4.5.3.1.5: 512.
     public var replyLineLength: Int
     /// Most lines in one multi-line reply accepted by a client before it gives up. Not set by an RFC;
@@ -24,6 +28,7 @@ public struct SMTPLimits: Hashable, Sendable {
     public init(
         commandLineLength: Int = 512,
         textLineLength: Int = 1000,
+        authLineLength: Int = 12288,
         replyLineLength: Int = 512,
         replyLines: Int = 100,
         recipients: Int = 100,
@@ -32,6 +37,7 @@ public struct SMTPLimits: Hashable, Sendable {
     ) {
         self.commandLineLength = commandLineLength
         self.textLineLength = textLineLength
+        self.authLineLength = authLineLength
         self.replyLineLength = replyLineLength
         self.replyLines = replyLines
         self.recipients = recipients

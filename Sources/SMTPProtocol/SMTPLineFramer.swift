@@ -51,35 +51,47 @@ public struct SMTPLineFramer: Sendable {
 
     /// The next complete line, or an overlong-line report; `nil` when more bytes are needed.
     public mutating func next() -> Event? {
-        while true {
-            let view = buffer.readableBytesView
-            guard let crlf = Self.firstCRLF(in: view) else {
-                // No line end yet: bound what is kept.
-                if buffer.readableBytes > maximumLineLength {
-                    // Keep a trailing CR: it may start the CRLF of this line.
-                    let keep = view.last == UInt8(ascii: "\r") ? 1 : 0
-                    let dropped = buffer.readableBytes - keep
-                    buffer.moveReaderIndex(forwardBy: dropped)
-                    buffer.discardReadBytes()
-                    discarding = (discarding ?? 0) + dropped
-                }
-                return nil
+        var pending = buffer
+        buffer = ByteBuffer()
+        defer { buffer = pending.readableBytes == 0 ? ByteBuffer() : pending }
+        return next(from: &pending)
+    }
+
+    /// The next line from a buffer the caller owns (the server state machine reads lines, DATA
+    /// text and BDAT chunks from one buffer). Consumed bytes are removed from `buffer`; an overlong
+    /// line without its CRLF yet is discarded as it grows.
+    public mutating func next(from buffer: inout ByteBuffer) -> Event? {
+        let view = buffer.readableBytesView
+        guard let crlf = Self.firstCRLF(in: view) else {
+            // No line end yet: bound what is kept.
+            if buffer.readableBytes > maximumLineLength {
+                // Keep a trailing CR: it may start the CRLF of this line.
+                let keep = view.last == UInt8(ascii: "\r") ? 1 : 0
+                let dropped = buffer.readableBytes - keep
+                buffer.moveReaderIndex(forwardBy: dropped)
+                buffer.discardReadBytes()
+                discarding = (discarding ?? 0) + dropped
             }
-            let length = crlf - view.startIndex
-            if let dropped = discarding {
-                buffer.moveReaderIndex(forwardBy: length + 2)
-                discarding = nil
-                return .lineTooLong(octets: dropped + length + 2)
-            }
-            if length + 2 > maximumLineLength {
-                buffer.moveReaderIndex(forwardBy: length + 2)
-                return .lineTooLong(octets: length + 2)
-            }
-            let line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: 2)
-            if buffer.readableBytes == 0 { buffer.clear() }
-            return .line(line)
+            return nil
         }
+        let length = crlf - view.startIndex
+        if let dropped = discarding {
+            buffer.moveReaderIndex(forwardBy: length + 2)
+            discarding = nil
+            return .lineTooLong(octets: dropped + length + 2)
+        }
+        if length + 2 > maximumLineLength {
+            buffer.moveReaderIndex(forwardBy: length + 2)
+            return .lineTooLong(octets: length + 2)
+        }
+        let line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 2)
+        return .line(line)
+    }
+
+    /// Forgets an overlong line in progress (the caller is about to read the buffer differently).
+    public mutating func reset() {
+        discarding = nil
     }
 
     static func firstCRLF(in view: ByteBufferView) -> ByteBufferView.Index? {
