@@ -168,6 +168,13 @@ public struct SMTPClientStateMachine: Sendable {
     private var encoder = SMTPDataEncoder()
     private var pendingChunk: ByteBuffer?
     private var usedHELO = false
+    /// A transaction or QUIT asked for while an RSET was still being answered.
+    private var deferred: Deferred?
+
+    private enum Deferred: Hashable, Sendable {
+        case transaction(SMTPEnvelope)
+        case quit
+    }
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -281,8 +288,16 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// Starts a transaction. With PIPELINING, MAIL, every RCPT and (unless BDAT is used) DATA go
     /// out as one group (RFC 2920 §3.1).
+    ///
+    /// It may be called right after ``Action/transactionComplete(_:)``: when the machine is still
+    /// resetting the failed transaction, it sends the new one once RSET is answered.
     public mutating func send(_ envelope: SMTPEnvelope) {
-        guard phase == .ready, !envelope.recipients.isEmpty else { return }
+        guard !envelope.recipients.isEmpty else { return }
+        if phase == .waiting, expected == [.reset], deferred == nil {
+            deferred = .transaction(envelope)
+            return
+        }
+        guard phase == .ready else { return }
         let chunking = configuration.prefersChunking && capabilities.contains(.chunking)
             || envelope.parameters.body == .binaryMIME
         var envelope = envelope
@@ -350,6 +365,10 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// Ends the session with QUIT.
     public mutating func quit() {
+        if phase == .waiting, expected == [.reset] {
+            deferred = .quit
+            return
+        }
         guard phase == .ready else {
             if phase != .closed { phase = .closed; queue.append(.close) }
             return
@@ -489,6 +508,16 @@ public struct SMTPClientStateMachine: Sendable {
                 return fail(SMTPClientSessionError(.refused, reply: reply, "server refused RSET"), politely: true)
             }
             becomeReady(announce: false)
+            switch deferred {
+            case .transaction(let envelope)?:
+                deferred = nil
+                send(envelope)
+            case .quit?:
+                deferred = nil
+                quit()
+            case nil:
+                break
+            }
         case .quit:
             phase = .closed
             queue.append(.close)

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Golden session transcripts (Transcripts/*.txt) replayed through the server state machine, each
+/// client write fed whole and then byte by byte: both must reproduce the file exactly.
+@Suite("Golden server session transcripts")
+struct TranscriptTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Transcripts")
+
+    static var names: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(".txt") }.sorted()
+    }
+
+    @Test("the transcript folder holds the sessions the issue lists")
+    func coverage() {
+        for name in ["plain", "pipelined", "partial-recipients", "rset", "bdat", "auth-initial-response",
+                     "auth-cancel", "starttls-injection", "overlong-line", "bare-lf-in-data",
+                     "smuggling-crlf-dot-lf", "smuggling-lf-dot-crlf", "too-many-recipients", "unknown-flood"] {
+            #expect(Self.names.contains("\(name).txt"), "missing transcript \(name).txt")
+        }
+    }
+
+    @Test("replays reproduce the transcript", arguments: TranscriptTests.names)
+    func replay(name: String) throws {
+        let text = try String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8)
+        let runner = try TranscriptRunner(text: text)
+        for byteByByte in runner.directives.wholeWritesOnly ? [false] : [false, true] {
+            let produced = runner.replay(byteByByte: byteByByte)
+            if produced != runner.expected {
+                let diff = zip(runner.expected + Array(repeating: "<none>", count: max(0, produced.count - runner.expected.count)),
+                               produced + Array(repeating: "<none>", count: max(0, runner.expected.count - produced.count)))
+                    .enumerated().first { $0.element.0 != $0.element.1 }
+                Issue.record("""
+                    \(name) (\(byteByByte ? "byte by byte" : "whole writes")) differs at line \((diff?.offset ?? 0) + 1):
+                      expected: \(diff?.element.0 ?? "")
+                      produced: \(diff?.element.1 ?? "")
+                    whole replay:
+                    \(produced.joined(separator: "\n"))
+                    """)
+            }
+        }
+    }
+}
