@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean
+.PHONY: run test build bootstrap clean fuzz
 
 bootstrap:
 	@scripts/bootstrap
@@ -28,6 +28,21 @@ test: bootstrap
 	$(SWIFT) build --build-tests 2>&1 | tee $(BUILD_LOG)
 	@scripts/check-warnings $(BUILD_LOG)
 	$(SWIFT) test --skip-build
+
+## make fuzz: libFuzzer on the command parser, the reply parser, the DATA reader and the server
+## state machine, FUZZ_SECONDS each (default 20). Crashes land in fuzz-artifacts/ and replay with
+## `swift run SMTPProtocolFuzz TARGET FILE`.
+FUZZ_SECONDS ?= 20
+fuzz: bootstrap
+	$(SWIFT) build --scratch-path .build-fuzz --product SMTPProtocolFuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DSWIFTMTA_FUZZING 2>&1 \
+	  | grep -v "Cannot export local symbol" || true
+	@mkdir -p fuzz-artifacts
+	@for target in command reply data server; do \
+	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+	  SWIFTMTA_FUZZ_TARGET=$$target .build-fuzz/debug/SMTPProtocolFuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=4096 -artifact_prefix=fuzz-artifacts/$$target- 2>&1 | grep -E "^Done|ERROR|SUMMARY" || exit 1; \
+	done
 
 clean:
 	rm -rf .build

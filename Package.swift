@@ -122,6 +122,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
+        .executableTarget(
+            name: "SMTPProtocolFuzz",
+            dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPProtocolFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         // Tests (swift-testing). TestSupport starts the real peers tests talk to.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
