@@ -200,7 +200,7 @@ public struct SMTPServerStateMachine: Sendable {
             queue.append(.send(rejection))
             state = .refused
         } else {
-            queue.append(.send(SMTPReply(220, "\(configuration.hostname) \(configuration.greetingText)")))
+            queue.append(.send(.serviceReady(host: configuration.hostname, text: configuration.greetingText)))
             state = .command
         }
     }
@@ -231,12 +231,12 @@ public struct SMTPServerStateMachine: Sendable {
             acceptHello(hello, reply: reply)
         case .mail(let path, let parameters):
             transaction = Transaction(reversePath: path, parameters: parameters)
-            send(reply ?? SMTPReply(250, .senderOK, "Sender \(path) OK"))
+            send(reply ?? .senderOK(path))
         case .recipient(let path, let parameters):
             transaction?.recipients.append(Transaction.Recipient(path: path, parameters: parameters))
-            send(reply ?? SMTPReply(250, .recipientOK, "Recipient \(path) OK"))
+            send(reply ?? .recipientOK(path))
         case .data(nil):
-            send(reply ?? SMTPReply(354, "Enter mail, end with \".\" on a line by itself"))
+            send(reply ?? .startMailInput)
             state = .data(SMTPDataReader(
                 maximumSize: configuration.limits.messageSize,
                 maximumLineLength: configuration.limits.textLineLength))
@@ -246,7 +246,7 @@ public struct SMTPServerStateMachine: Sendable {
         case .message:
             guard configuration.dialect == .smtp else { return misuse("accept() for an LMTP message; use finishMessage(replies:)") }
             transaction = nil
-            send(reply ?? SMTPReply(250, .success, "Message accepted for delivery"))
+            send(reply ?? .messageAccepted())
         case .verify, .expand:
             send(reply ?? SMTPReply(252, EnhancedStatusCode(2, 5, 2), "Cannot VRFY user, but will accept message and attempt delivery"))
         case .etrn:
@@ -303,7 +303,7 @@ public struct SMTPServerStateMachine: Sendable {
         authenticatedMechanism = mechanism
         state = .command
         framer.maximumLineLength = commandLineLimit
-        send(SMTPReply(235, .authenticationSucceeded, "Authentication successful"))
+        send(.authenticationSucceeded)
     }
 
     /// Ends AUTH unsuccessfully: `reply`, or 535 5.7.8 (RFC 4954 §6).
@@ -311,7 +311,7 @@ public struct SMTPServerStateMachine: Sendable {
         guard case .awaiting(.authentication) = state else { return misuse("authFailed() outside AUTH") }
         state = .command
         framer.maximumLineLength = commandLineLimit
-        send(reply ?? SMTPReply(535, .invalidCredentials, "Authentication credentials invalid"))
+        send(reply ?? .authenticationFailed)
     }
 
     /// TLS is up: the session starts over (RFC 3207 §4.2) — no HELO, no AUTH, no transaction.
@@ -350,7 +350,7 @@ public struct SMTPServerStateMachine: Sendable {
             guard let event = framer.next(from: &input) else { return false }
             switch event {
             case .lineTooLong:
-                send(SMTPReply(500, .syntaxError, "Line too long"))
+                send(.lineTooLong)
             case .line(let line):
                 if state == .refused {
                     handleRefused(line)
@@ -408,7 +408,7 @@ public struct SMTPServerStateMachine: Sendable {
             if reader.exceedsSize {
                 transaction = nil
                 queue.append(.transactionAborted)
-                send(SMTPReply(552, .messageTooBig, "Message size exceeds fixed maximum message size (\(configuration.limits.messageSize) octets)"))
+                send(.messageTooBig(limit: configuration.limits.messageSize))
             } else if reader.exceedsLineLength {
                 transaction = nil
                 queue.append(.transactionAborted)
@@ -448,14 +448,14 @@ public struct SMTPServerStateMachine: Sendable {
             return
         }
         guard var current = transaction, !current.failed else {
-            send(SMTPReply(503, .invalidCommand, "Transaction failed; send RSET"))
+            send(.badSequence("Transaction failed; send RSET"))
             return
         }
         if current.chunkedSize > configuration.limits.messageSize {
             current.failed = true
             transaction = current
             queue.append(.transactionAborted)
-            send(SMTPReply(552, .messageTooBig, "Message size exceeds fixed maximum message size (\(configuration.limits.messageSize) octets)"))
+            send(.messageTooBig(limit: configuration.limits.messageSize))
             return
         }
         if chunk.last {
@@ -470,7 +470,7 @@ public struct SMTPServerStateMachine: Sendable {
         if case .quit? = try? SMTPCommand.parse(line) {
             quit()
         } else {
-            send(SMTPReply(503, .invalidCommand, "Bad sequence of commands"))
+            send(.badSequence("Bad sequence of commands"))
         }
     }
 
@@ -502,7 +502,7 @@ public struct SMTPServerStateMachine: Sendable {
             abortTransaction()
             send(SMTPReply(250, .success, "Reset state"))
         case .noop:
-            send(SMTPReply(250, .success, "OK"))
+            send(.ok)
         case .quit:
             quit()
         case .help:
@@ -515,10 +515,10 @@ public struct SMTPServerStateMachine: Sendable {
             queue.append(.expand(argument))
         case .etrn(let node):
             guard configuration.extensions.contains(.etrn) else {
-                return send(SMTPReply(502, .invalidCommand, "ETRN not available"))
+                return send(.notImplemented("ETRN not available"))
             }
             guard transaction == nil else {
-                return send(SMTPReply(503, .invalidCommand, "ETRN not allowed during a mail transaction"))
+                return send(.badSequence("ETRN not allowed during a mail transaction"))
             }
             state = .awaiting(.etrn)
             queue.append(.etrn(node))
@@ -587,16 +587,16 @@ public struct SMTPServerStateMachine: Sendable {
 
     private mutating func mail(_ path: ReversePath, _ parameters: MailParameters) {
         if configuration.requireHello, hello == nil {
-            return send(SMTPReply(503, .invalidCommand, "Send HELO/EHLO first"))
+            return send(.badSequence("Send HELO/EHLO first"))
         }
         guard transaction == nil else {
-            return send(SMTPReply(503, .invalidCommand, "Sender already specified"))
+            return send(.badSequence("Sender already specified"))
         }
         if let unsupported = unsupportedParameter(parameters) {
-            return send(SMTPReply(555, .invalidArguments, "Unsupported parameter \(unsupported)"))
+            return send(.unsupportedParameter(unsupported))
         }
         if let size = parameters.size, size > configuration.limits.messageSize {
-            return send(SMTPReply(552, .messageTooBig, "Message size exceeds fixed maximum message size (\(configuration.limits.messageSize) octets)"))
+            return send(.messageTooBig(limit: configuration.limits.messageSize))
         }
         if let mailbox = path.mailbox, !mailbox.isASCII, !parameters.smtpUTF8 {
             return send(SMTPReply(553, EnhancedStatusCode(5, 6, 7), "Non-ASCII sender address needs SMTPUTF8 (RFC 6531 §3.5)"))
@@ -627,20 +627,20 @@ public struct SMTPServerStateMachine: Sendable {
 
     private mutating func recipient(_ path: ForwardPath, _ parameters: RecipientParameters) {
         guard var current = transaction else {
-            return send(SMTPReply(503, .invalidCommand, "Need MAIL before RCPT"))
+            return send(.badSequence("Need MAIL before RCPT"))
         }
         guard !current.usesChunking else {
-            return send(SMTPReply(503, .invalidCommand, "RCPT not allowed after BDAT"))
+            return send(.badSequence("RCPT not allowed after BDAT"))
         }
         current.recipientsAttempted += 1
         transaction = current
         let offered = isExtendedSession ? configuration.extensions : []
         if let unsupported = parameters.keywords.first(where: { !(["NOTIFY", "ORCPT"].contains($0) && offered.contains(.dsn)) }) {
-            return send(SMTPReply(555, .invalidArguments, "Unsupported parameter \(unsupported)"))
+            return send(.unsupportedParameter(unsupported))
         }
         guard current.recipients.count < configuration.limits.recipients else {
             // RFC 5321 §4.5.3.1.10: 452 for too many recipients.
-            return send(SMTPReply(452, EnhancedStatusCode(4, 5, 3), "Too many recipients"))
+            return send(.tooManyRecipients)
         }
         if !path.isASCII, !current.parameters.smtpUTF8 {
             return send(SMTPReply(553, EnhancedStatusCode(5, 6, 7), "Non-ASCII recipient address needs SMTPUTF8 (RFC 6531 §3.5)"))
@@ -652,14 +652,14 @@ public struct SMTPServerStateMachine: Sendable {
     /// Checks common to DATA and the first BDAT; a reply when the message cannot start.
     private func messageStartProblem() -> SMTPReply? {
         guard let current = transaction else {
-            return SMTPReply(503, .invalidCommand, "Need MAIL command")
+            return .badSequence("Need MAIL command")
         }
         guard !current.failed else {
-            return SMTPReply(503, .invalidCommand, "Transaction failed; send RSET")
+            return .badSequence("Transaction failed; send RSET")
         }
         guard !current.recipients.isEmpty else {
             return current.recipientsAttempted == 0
-                ? SMTPReply(503, .invalidCommand, "Need RCPT command")
+                ? .badSequence("Need RCPT command")
                 : SMTPReply(554, .invalidCommand, "No valid recipients")
         }
         return nil
@@ -668,10 +668,10 @@ public struct SMTPServerStateMachine: Sendable {
     private mutating func data() {
         if let problem = messageStartProblem() { return send(problem) }
         guard transaction?.usesChunking == false else {
-            return send(SMTPReply(503, .invalidCommand, "DATA not allowed after BDAT"))
+            return send(.badSequence("DATA not allowed after BDAT"))
         }
         guard transaction?.parameters.body != .binaryMIME else {
-            return send(SMTPReply(503, .invalidCommand, "BODY=BINARYMIME needs BDAT (RFC 3030 §3)"))
+            return send(.badSequence("BODY=BINARYMIME needs BDAT (RFC 3030 §3)"))
         }
         state = .awaiting(.data(chunk: nil))
         queue.append(.data)
@@ -680,7 +680,7 @@ public struct SMTPServerStateMachine: Sendable {
     private mutating func bdat(_ chunk: Chunk) {
         guard configuration.extensions.contains(.chunking) else {
             // Not offered: the octets cannot be told from commands. Refuse and hang up.
-            send(SMTPReply(502, .invalidCommand, "BDAT not available"))
+            send(.notImplemented("BDAT not available"))
             queue.append(.close)
             state = .closed
             return
@@ -700,17 +700,17 @@ public struct SMTPServerStateMachine: Sendable {
 
     private mutating func startTLS() {
         guard configuration.startTLSAvailable else {
-            return send(SMTPReply(454, .temporarySecurityError, "TLS not available"))
+            return send(.tlsNotAvailable)
         }
         guard !isTLSActive else {
-            return send(SMTPReply(503, .invalidCommand, "TLS already active"))
+            return send(.badSequence("TLS already active"))
         }
         abortTransaction()
         // Whatever the client sent after STARTTLS would be read as if it came over TLS: drop it.
         let discarded = input.readableBytes
         input.clear()
         framer.reset()
-        queue.append(.send(SMTPReply(220, .success, "Ready to start TLS")))
+        queue.append(.send(.readyToStartTLS))
         queue.append(.startTLS(discardedOctets: discarded))
         state = .startingTLS
     }
@@ -718,16 +718,16 @@ public struct SMTPServerStateMachine: Sendable {
     private mutating func auth(_ mechanism: String, _ initialResponse: [UInt8]?) {
         let offered = isTLSActive ? configuration.authMechanismsWithTLS : configuration.authMechanismsWithoutTLS
         guard !(configuration.authMechanismsWithTLS.isEmpty && configuration.authMechanismsWithoutTLS.isEmpty) else {
-            return send(SMTPReply(502, .invalidCommand, "AUTH not available"))
+            return send(.notImplemented("AUTH not available"))
         }
         guard hello?.kind == .ehlo || hello?.kind == .lhlo else {
-            return send(SMTPReply(503, .invalidCommand, "Send EHLO first"))
+            return send(.badSequence("Send EHLO first"))
         }
         guard authenticatedIdentity == nil else {
-            return send(SMTPReply(503, .invalidCommand, "Already authenticated"))
+            return send(.badSequence("Already authenticated"))
         }
         guard transaction == nil else {
-            return send(SMTPReply(503, .invalidCommand, "AUTH not allowed during a mail transaction"))
+            return send(.badSequence("AUTH not allowed during a mail transaction"))
         }
         guard offered.contains(mechanism) else {
             if !isTLSActive, configuration.authMechanismsWithTLS.contains(mechanism) {
@@ -742,7 +742,7 @@ public struct SMTPServerStateMachine: Sendable {
 
     private mutating func quit() {
         abortTransaction()
-        queue.append(.send(SMTPReply(221, .success, "\(configuration.hostname) closing connection")))
+        queue.append(.send(.closing(host: configuration.hostname)))
         queue.append(.close)
         state = .closed
     }
@@ -760,7 +760,7 @@ public struct SMTPServerStateMachine: Sendable {
         errorCount += 1
         if errorCount >= configuration.limits.errorsBeforeDisconnect, state != .closed {
             abortTransaction()
-            queue.append(.send(SMTPReply(421, .temporarySystemError, "\(configuration.hostname) Too many errors, closing connection")))
+            queue.append(.send(.serviceClosing(host: configuration.hostname, "Too many errors, closing connection")))
             queue.append(.close)
             state = .closed
         }
@@ -772,7 +772,7 @@ public struct SMTPServerStateMachine: Sendable {
         guard state != .closed else { return }
         misuseDescription = what
         abortTransaction()
-        queue.append(.send(SMTPReply(421, .temporarySystemError, "\(configuration.hostname) Internal error, closing connection")))
+        queue.append(.send(.serviceClosing(host: configuration.hostname, "Internal error, closing connection")))
         queue.append(.close)
         state = .closed
     }
