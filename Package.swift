@@ -53,6 +53,8 @@ let package = Package(
             name: "CBerkeleyDB",
             providers: [.apt(["libdb-dev"])]
         ),
+        // The libc stub resolver (res_n*, ns_parse) for MailMaps' DNS lookups.
+        .systemLibrary(name: "CResolver"),
 
         // Leaves: they never import each other.
         .target(
@@ -72,6 +74,7 @@ let package = Package(
         ),
         .target(
             name: "MailMaps",
+            dependencies: ["CResolver"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -137,6 +140,11 @@ let package = Package(
             exclude: ["Transcripts"], swiftSettings: swiftSettings),
         .testTarget(name: "MailTLSTests", dependencies: ["MailTLS", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MailMapsTests",
+            dependencies: ["MailMaps", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MailMapsBerkeleyDBTests",
             dependencies: ["MailMapsBerkeleyDB", "MailMaps", "TestSupport"],

@@ -54,4 +54,16 @@ static inline int swiftmta_db_sync(DB *db) {
     return db->sync(db, 0);
 }
 
+/// Routes Berkeley DB's error messages to `call`, with `context` reachable from the environment
+/// the handle made for itself (its app_private pointer).
+static inline void swiftmta_db_set_errcall(DB *db, void *context,
+                                           void (*call)(const DB_ENV *, const char *, const char *)) {
+    db->dbenv->app_private = context;
+    db->set_errcall(db, call);
+}
+
+static inline void *swiftmta_db_env_context(const DB_ENV *env) {
+    return env == NULL ? NULL : env->app_private;
+}
+
 #endif

@@ -1,7 +1,7 @@
 /// A table that could not be read: it is missing, unreadable, corrupt, or its server is down.
 ///
 /// The message names the table (its spec, and the file and line where there is one) and the
-/// reason. It never holds a secret such as an LDAP bind password.
+/// reason. It never holds a secret such as an LDAP bind password or an authinfo value.
 public struct MailMapError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
@@ -16,9 +16,13 @@ public struct MailMapError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let badSpec = Kind("bad spec")
         /// A remote table (LDAP, DNS) did not answer or could not be reached.
         public static let unavailable = Kind("unavailable")
-        /// The table answered, but with a failure (an LDAP error result, an I/O error).
+        /// The table answered, but with a failure (an LDAP error result, an I/O error, a key the
+        /// table cannot take, such as a DNSBL key that is not an IP address).
         public static let lookupFailed = Kind("lookup failed")
+        /// The table cannot do what was asked (list the entries of an LDAP or DNS map).
+        public static let unsupported = Kind("unsupported")
 
+        /// The kind's name, as messages show it.
         public var description: String { name }
     }
 
@@ -29,11 +33,13 @@ public struct MailMapError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A sentence for an administrator: what failed, where, and why.
     public let message: String
 
+    /// An error of `kind` about `map`; `message` names what failed and where, and holds no secret.
     public init(_ kind: Kind, map: String, message: String) {
         self.kind = kind
         self.map = map
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }

@@ -1,4 +1,3 @@
-internal import CBerkeleyDB
 public import MailMaps
 import Synchronization
 #if canImport(Glibc)
@@ -12,13 +11,26 @@ import Darwin
 /// A Berkeley DB map (`hash:` or `btree:`), as Sendmail's `makemap` and Postfix's `postmap` write
 /// them, opened read-only.
 ///
-/// The two tools store keys differently: makemap without a trailing NUL byte, postmap with one. A
-/// lookup tries the key without, then with, a trailing NUL, and strips a trailing NUL from the
-/// value, so both kinds of file answer the same. Keys are folded to lower case before the lookup
-/// unless `foldCase` is off (makemap's and postmap's `-f`), matching how both tools store them.
+/// **Both key conventions.** makemap stores keys without a trailing NUL byte, postmap with one. A
+/// lookup tries the key without, then with, a trailing NUL, until one form is found; from then on
+/// it tries that form only (as Sendmail and Postfix learn it). A trailing NUL is dropped from
+/// values. Keys are folded to lower case (ASCII, as both tools fold them) unless the map was
+/// opened with folding off (`-f`).
 ///
-/// One handle serves all threads; calls on it are serialised.
-public final class BerkeleyDBMap: MailMap, @unchecked Sendable {
+/// **Files rewritten under it.** makemap and postmap rewrite a map in place, holding an exclusive
+/// `flock` while they write, and their readers take a shared lock around each lookup. This map
+/// holds a shared lock as a lease instead: taken when the map is first used, renewed at most once
+/// per ``MailMapOptions/reloadInterval``, and given up by a background thread once lookups stop
+/// renewing it, so a writer waits at most about one interval. At each renewal the file's stamp
+/// (device, inode, size, modification time) is compared, and a changed file, rewritten in place or
+/// replaced by a rename as `swiftmta makemap` does, is opened again: edits take effect without a
+/// restart, and no lookup reads a half-written file. A renewal that finds a writer still at work
+/// waits for it up to ``lockTimeout``, then fails the lookup.
+///
+/// **No blocking on the caller's thread.** ``lookup(_:)`` and ``search(_:)`` run on the map's
+/// ``MailMapThreadPool`` (a search of several keys in one trip); ``value(forKey:)`` is the same
+/// lookup, synchronous, for callers already on a thread of their own.
+public final class BerkeleyDBMap: ListableMailMap {
     /// The kind of Berkeley DB file.
     public enum Format: String, Sendable, CaseIterable {
         /// A hash table (`makemap hash`, `postmap hash:`).
@@ -27,117 +39,209 @@ public final class BerkeleyDBMap: MailMap, @unchecked Sendable {
         case btree
     }
 
+    /// How keys are stored.
+    public enum KeyConvention: Sendable, Hashable {
+        /// Try without a trailing NUL, then with one (the default).
+        case both
+        /// Keys end in a NUL byte (postmap; makemap `-N`; Sendmail's map flag `-N`).
+        case withNUL
+        /// Keys have no trailing NUL (makemap's default; Sendmail's map flag `-O`).
+        case withoutNUL
+    }
+
     public let spec: String
-    /// The file that was opened.
+    /// The file.
     public let path: String
     /// The kind of file.
     public let format: Format
-    /// Whether keys are folded to lower case before the lookup.
-    public let foldCase: Bool
+    /// Case folding, optional file, and how often the file is checked.
+    public let options: MailMapOptions
+    /// Which key forms are tried.
+    public let keys: KeyConvention
+    /// How long a renewal waits for a program rewriting the file before failing the lookup.
+    public let lockTimeout: Duration
+    /// Where blocking lookups run.
+    public let threadPool: MailMapThreadPool
 
-    private let handle: Mutex<BerkeleyDBHandle>
+    private let state: Mutex<LeaseState>
 
-    /// Opens `path` read-only.
+    /// Opens `path` (the `.db` file itself) read-only.
     ///
     /// - Throws: ``MailMapError`` naming the file when it cannot be opened, or is not a Berkeley
-    ///   DB file of the given format (a corrupt or truncated file, a text file).
-    public init(path: String, format: Format, foldCase: Bool = true) throws(MailMapError) {
-        self.spec = "\(format.rawValue):\(path)"
+    ///   DB file of the given format (a corrupt or truncated file, a text file); not when the map
+    ///   is optional and the file does not exist.
+    public init(
+        path: String, format: Format, options: MailMapOptions = MailMapOptions(), keys: KeyConvention = .both,
+        lockTimeout: Duration = .seconds(10), threadPool: MailMapThreadPool = .shared, spec: String? = nil
+    ) throws(MailMapError) {
+        self.spec = spec ?? "\(format.rawValue):\(path)"
         self.path = path
         self.format = format
-        self.foldCase = foldCase
-        self.handle = Mutex(try BerkeleyDBHandle(path: path, format: format, spec: spec))
+        self.options = options
+        self.keys = keys
+        self.lockTimeout = lockTimeout
+        self.threadPool = threadPool
+        var initial = LeaseState()
+        initial.renew(self.spec, path: path, format: format, options: options, keys: keys, lockTimeout: lockTimeout, now: .now)
+        if let failure = initial.failure { throw failure }
+        self.state = Mutex(initial)
+        BerkeleyDBLeaseReaper.shared.register(self)
     }
 
-    /// The value stored for `key`, or `nil`; synchronous. ``lookup(_:)`` is the same as `async`.
+    /// The value stored for `key`, or `nil`; synchronous and blocking (Berkeley DB reads the
+    /// file). ``lookup(_:)`` is the same on the thread pool.
     ///
-    /// - Throws: ``MailMapError`` when Berkeley DB reports anything but "not found".
+    /// - Throws: ``MailMapError`` when the file cannot be read, or Berkeley DB reports anything
+    ///   but "not found".
     public func value(forKey key: String) throws(MailMapError) -> String? {
-        let folded = foldCase ? key.lowercased() : key
-        var bytes = Array(folded.utf8)
-        let found: [UInt8]? = try handle.withLock { (db) throws(MailMapError) -> [UInt8]? in
-            if let value = try db.get(bytes) { return value }
-            bytes.append(0)
-            return try db.get(bytes)
+        let folded = options.fold(key)
+        return try state.withLock { (state) throws(MailMapError) -> String? in
+            try leased(&state).map { (handle) throws(MailMapError) -> String? in try handle.value(forKey: folded) } ?? nil
         }
-        guard var value = found else { return nil }
-        if value.last == 0 { value.removeLast() }
-        return String(decoding: value, as: UTF8.self)
     }
 
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
-        try value(forKey: key)
+        try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
+    }
+
+    /// Searches `keys` in one trip to the thread pool.
+    public func search(_ keys: [String]) async -> MailMapSearch {
+        await threadPool.run {
+            MailMapSearch.collect(spec: self.spec, keys: keys) { (key) throws(MailMapError) -> String? in
+                try self.value(forKey: key)
+            }
+        }
+    }
+
+    public func entries() async throws(MailMapError) -> [MailMapEntry] {
+        try await threadPool.run { () throws(MailMapError) -> [MailMapEntry] in
+            try self.state.withLock { (state) throws(MailMapError) -> [MailMapEntry] in
+                try self.leased(&state)?.entries() ?? []
+            }
+        }
+    }
+
+    /// The handle to read through, renewing the lease first when it ran out; `nil` for an
+    /// optional map whose file does not exist.
+    private func leased(_ state: inout LeaseState) throws(MailMapError) -> BerkeleyDBHandle? {
+        let now = ContinuousClock.now
+        if !state.isValid(at: now) {
+            state.renew(spec, path: path, format: format, options: options, keys: keys, lockTimeout: lockTimeout, now: now)
+        }
+        if let failure = state.failure { throw failure }
+        return state.handle
+    }
+
+    /// Gives up the shared lock if no lookup renewed it in time; called by the reaper thread.
+    func releaseExpiredLease(now: ContinuousClock.Instant) {
+        _ = state.withLockIfAvailable { state in
+            state.releaseIfExpired(now: now)
+        }
     }
 }
 
-/// Owns one `DB*`; not thread-safe by itself (``BerkeleyDBMap`` serialises calls).
-final class BerkeleyDBHandle {
-    private let db: UnsafeMutablePointer<DB>
-    private let spec: String
-    private let messages = BerkeleyDBMessages()
+/// A map's open handle, the descriptor its shared lock is held on, and until when.
+struct LeaseState: ~Copyable {
+    var handle: BerkeleyDBHandle?
+    var lockDescriptor: Int32 = -1
+    var isLocked = false
+    var stamp: FileStamp?
+    var failure: MailMapError?
+    var expiry: ContinuousClock.Instant = .now
 
-    init(path: String, format: BerkeleyDBMap.Format, spec: String) throws(MailMapError) {
-        self.spec = spec
-        var created: UnsafeMutablePointer<DB>?
-        let status = db_create(&created, nil, 0)
-        guard status == 0, let created else {
-            throw MailMapError(.unreadable, map: spec, message: "\(spec): cannot create a Berkeley DB handle: \(Self.reason(status))")
-        }
-        self.db = created
-        // From here on, deinit closes the handle, also when init throws (a failed open must be closed too).
-        // Berkeley DB's own error text (say "unexpected file type or format") goes to a callback
-        // that finds this handle's message store through the environment's app_private pointer.
-        created.pointee.dbenv.pointee.app_private = Unmanaged.passUnretained(messages).toOpaque()
-        created.pointee.set_errcall(created) { environment, _, message in
-            guard let environment, let message,
-                  let store = environment.pointee.app_private else { return }
-            Unmanaged<BerkeleyDBMessages>.fromOpaque(store).takeUnretainedValue().last = String(cString: message)
-        }
+    /// Whether lookups may go on without renewing: within the lease, holding the lock (or with
+    /// nothing to lock: an optional map without its file, or a stored failure).
+    func isValid(at now: ContinuousClock.Instant) -> Bool {
+        now < expiry && (isLocked || handle == nil)
+    }
 
-        // Check the file first: Berkeley DB's "no such file" is plainer from stat.
-        var info = stat()
-        if stat(path, &info) != 0 {
-            let reason = String(cString: strerror(errno))
-            throw MailMapError(.unreadable, map: spec, message: "\(spec): cannot open \(path): \(reason)")
+    mutating func releaseIfExpired(now: ContinuousClock.Instant) {
+        guard isLocked, now >= expiry else { return }
+        _ = flock(lockDescriptor, LOCK_UN)
+        isLocked = false
+    }
+
+    /// Gives up the lock, lets a waiting writer in, takes the lock again on the file as it now is,
+    /// and opens it again if it changed. Records a failure instead of throwing: lookups throw it
+    /// until the next renewal.
+    mutating func renew(
+        _ spec: String, path: String, format: BerkeleyDBMap.Format, options: MailMapOptions,
+        keys: BerkeleyDBMap.KeyConvention, lockTimeout: Duration, now: ContinuousClock.Instant
+    ) {
+        expiry = now + options.reloadInterval
+        if isLocked {
+            _ = flock(lockDescriptor, LOCK_UN)
+            isLocked = false
+            // A writer blocked in flock(LOCK_EX) is woken by the unlock; give it the moment it
+            // needs to take the lock before this reader takes it back.
+            if options.reloadInterval >= .milliseconds(100) { usleep(1000) } else { sched_yield() }
         }
-        let type: DBTYPE = format == .hash ? DB_HASH : DB_BTREE
-        let opened = swiftmta_db_open(created, path, type, UInt32(DB_RDONLY), 0)
-        guard opened == 0 else {
-            let detail = messages.last ?? Self.reason(opened)
-            let kind: MailMapError.Kind = opened == EACCES || opened == ENOENT ? .unreadable : .malformed
-            let what = kind == .malformed ? "is not a readable Berkeley DB \(format.rawValue) file" : "cannot be opened"
-            throw MailMapError(kind, map: spec, message: "\(spec): \(path) \(what): \(detail)")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let error = POSIXErrorNumber(errno)
+            drop()
+            if error.isNoSuchFile && options.isOptional {
+                failure = nil
+            } else {
+                failure = MailMapError(.unreadable, map: spec, message: "\(spec): cannot open \(path): \(error)")
+            }
+            return
+        }
+        guard Self.lockShared(descriptor, timeout: lockTimeout) else {
+            close(descriptor)
+            drop()
+            failure = MailMapError(.unavailable, map: spec,
+                message: "\(spec): \(path) is locked by a program rewriting it (makemap, postmap) for more than \(lockTimeout)")
+            return
+        }
+        guard case .success(let current) = FileStamp.of(descriptor: descriptor) else {
+            let error = POSIXErrorNumber(errno)
+            close(descriptor)
+            drop()
+            failure = MailMapError(.unreadable, map: spec, message: "\(spec): cannot read \(path): \(error)")
+            return
+        }
+        if handle != nil, failure == nil, current == stamp {
+            // Unchanged: keep the open handle (and its cache); hold the lock on the new descriptor.
+            if lockDescriptor >= 0 { close(lockDescriptor) }
+            lockDescriptor = descriptor
+            isLocked = true
+            return
+        }
+        drop()
+        do {
+            let opened = try BerkeleyDBHandle(path: path, format: format, keys: keys, spec: spec)
+            handle = opened
+            lockDescriptor = descriptor
+            isLocked = true
+            stamp = current
+            failure = nil
+        } catch {
+            close(descriptor)
+            failure = error
         }
     }
 
-    /// The stored value for the exact key bytes, or `nil`.
-    func get(_ key: [UInt8]) throws(MailMapError) -> [UInt8]? {
-        var value = DBT()
-        value.flags = UInt32(DB_DBT_MALLOC)
-        let status = key.withUnsafeBytes { swiftmta_db_get(db, $0.baseAddress, UInt32($0.count), &value) }
-        switch status {
-        case 0:
-            defer { free(value.data) }
-            guard let data = value.data else { return [] }
-            return Array(UnsafeRawBufferPointer(start: data, count: Int(value.size)))
-        case DB_NOTFOUND, DB_KEYEMPTY:
-            return nil
-        default:
-            let detail = messages.last ?? Self.reason(status)
-            throw MailMapError(.lookupFailed, map: spec, message: "\(spec): lookup failed: \(detail)")
-        }
+    /// Closes the handle and the lock descriptor.
+    private mutating func drop() {
+        handle = nil
+        stamp = nil
+        if lockDescriptor >= 0 { close(lockDescriptor) }
+        lockDescriptor = -1
+        isLocked = false
     }
 
-    static func reason(_ status: Int32) -> String {
-        db_strerror(status).map { String(cString: $0) } ?? "error \(status)"
+    /// Takes a shared flock on `descriptor`, waiting up to `timeout` for a writer to finish.
+    private static func lockShared(_ descriptor: Int32, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while flock(descriptor, LOCK_SH | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
     }
 
     deinit {
-        _ = swiftmta_db_close(db)
+        if lockDescriptor >= 0 { close(lockDescriptor) }
     }
-}
-
-/// The last message Berkeley DB reported for one handle.
-final class BerkeleyDBMessages {
-    var last: String?
 }

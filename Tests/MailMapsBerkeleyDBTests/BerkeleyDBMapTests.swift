@@ -4,7 +4,7 @@ import MailMapsBerkeleyDB
 import Testing
 import TestSupport
 
-/// The seed talk's access table (../shared/fixtures/seed-talk/access), as Sendmail and Postfix build it.
+/// The seed talk's access table, with a mixed-case key and an ERROR: value added.
 private let accessText = """
     localhost\tRELAY
     real-time.com\tRELAY
@@ -17,6 +17,12 @@ private let accessText = """
     spam.example\tERROR:"550 5.7.1 We do not accept mail from you"
 
     """
+
+private func registry() -> MailMapRegistry {
+    var registry = MailMapRegistry.standard
+    registry.registerBerkeleyDB()
+    return registry
+}
 
 @Suite("Berkeley DB maps built by makemap and postmap")
 struct BerkeleyDBMapTests {
@@ -54,7 +60,7 @@ struct BerkeleyDBMapTests {
         #expect(try BerkeleyDBMap(path: file, format: .hash).value(forKey: "real-time.com") == "RELAY")
     }
 
-    @Test("the async lookup answers like the synchronous one")
+    @Test("the async lookup and search answer like the synchronous one, on the pool")
     func asyncLookup() async throws {
         let directory = try TemporaryDirectory()
         let file = directory.file("access.db")
@@ -62,6 +68,50 @@ struct BerkeleyDBMapTests {
         let map: any MailMap = try BerkeleyDBMap(path: file, format: .hash)
         #expect(try await map.lookup("uu.net") == "RELAY")
         #expect(try await map.lookup("example.org") == nil)
+        let search = await map.search(MailMapKeys.domainAndParents("host.chicago.il.uu.net"))
+        #expect(search.probes.map(\.key) == ["host.chicago.il.uu.net", "chicago.il.uu.net"])
+        #expect(search.match?.value == "RELAY")
+        let network = await map.search(MailMapKeys.addressAndNetworks("206.10.252.103"))
+        #expect(network.match?.key == "206.10.252")
+    }
+
+    @Test("the registry opens hash: and btree: names as Sendmail does: NAME.db")
+    func registryNames() async throws {
+        let directory = try TemporaryDirectory()
+        try MapTools.makemap("btree", text: accessText, output: directory.file("access.db"))
+        let plain = try await registry().open("btree:\(directory.file("access"))")
+        #expect(plain.spec == "btree:\(directory.file("access"))")
+        #expect(try await plain.lookup("localhost") == "RELAY")
+        let explicit = try await registry().open("btree:\(directory.file("access.db"))")
+        #expect(try await explicit.lookup("localhost") == "RELAY")
+        #expect(registry().types == ["aliases", "btree", "dns", "hash", "inline", "list", "sequence", "text"])
+    }
+
+    @Test("-o: a missing file is an empty map; -f keeps case; -N and -O pick one key form")
+    func specFlags() async throws {
+        let directory = try TemporaryDirectory()
+        let missing = try await registry().open("hash:-o \(directory.file("virtusertable"))")
+        #expect(try await missing.lookup("cfandre@mn-linux.org") == nil)
+
+        try MapTools.makemap("hash", flags: ["-f"], text: "Mixed.Example KEPT\n", output: directory.file("cased.db"))
+        let cased = try await registry().open("hash:-f \(directory.file("cased"))")
+        #expect(try await cased.lookup("Mixed.Example") == "KEPT")
+        #expect(try await cased.lookup("mixed.example") == nil)
+
+        try MapTools.makemap("hash", flags: ["-N"], text: "withnul.example YES\n", output: directory.file("nul.db"))
+        #expect(try await registry().open("hash:-N \(directory.file("nul"))").lookup("withnul.example") == "YES")
+        #expect(try await registry().open("hash:-O \(directory.file("nul"))").lookup("withnul.example") == nil)
+    }
+
+    @Test("entries list the whole map")
+    func entries() async throws {
+        let directory = try TemporaryDirectory()
+        try MapTools.makemap("btree", text: accessText, output: directory.file("access.db"))
+        let map = try BerkeleyDBMap(path: directory.file("access.db"), format: .btree)
+        let entries = try await map.entries()
+        #expect(entries.count == 9)
+        #expect(entries.map(\.key) == entries.map(\.key).sorted())
+        #expect(entries.first { $0.key == "mixed.case.example" }?.value == "REJECT")
     }
 
     @Test("a missing file is an error naming it")
@@ -106,5 +156,74 @@ struct BerkeleyDBMapTests {
         try MapTools.makemap("hash", text: accessText, output: path)
         let error = #expect(throws: MailMapError.self) { try BerkeleyDBMap(path: path, format: .btree) }
         #expect(error?.kind == .malformed)
+    }
+}
+
+@Suite("Berkeley DB maps rewritten while open")
+struct BerkeleyDBReloadTests {
+    @Test("makemap rewriting the file in place: the next lookup sees the new map")
+    func inPlaceRewrite() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("access.db")
+        try MapTools.makemap("hash", text: "a.example OK\n", output: path)
+        let map = try BerkeleyDBMap(path: path, format: .hash, options: MailMapOptions(reloadInterval: .milliseconds(200)))
+        #expect(try await map.lookup("a.example") == "OK")
+        // makemap waits for the map's shared lock (released by the reaper once the lease runs
+        // out), then rewrites the same inode.
+        let started = ContinuousClock.now
+        try await offThread { try MapTools.makemap("hash", text: "a.example REJECT\nb.example RELAY\n", output: path) }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(try await map.lookup("a.example") == "REJECT")
+        #expect(try await map.lookup("b.example") == "RELAY")
+    }
+
+    @Test("postmap rewriting the file in place: the next lookup sees the new map")
+    func postmapRewrite() async throws {
+        let directory = try TemporaryDirectory()
+        let text = try directory.write("access", "a.example OK\n")
+        try MapTools.postmap("hash", textFile: text)
+        let map = try BerkeleyDBMap(path: text + ".db", format: .hash, options: MailMapOptions(reloadInterval: .zero))
+        #expect(try await map.lookup("a.example") == "OK")
+        try directory.write("access", "a.example DISCARD\n")
+        try await offThread { try MapTools.postmap("hash", textFile: text) }
+        #expect(try await map.lookup("a.example") == "DISCARD")
+    }
+
+    @Test("a lookup waits for a writer holding the lock, and fails when it holds it too long")
+    func writerHoldsLock() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("access.db")
+        try MapTools.makemap("hash", text: "a.example OK\n", output: path)
+        let map = try BerkeleyDBMap(path: path, format: .hash, options: MailMapOptions(reloadInterval: .zero),
+                                    lockTimeout: .milliseconds(300))
+        #expect(try await map.lookup("a.example") == "OK")
+
+        let writer = open(path, O_RDONLY)
+        defer { close(writer) }
+        // Blocks until the reaper gives up the map's lease: off Swift's cooperative threads.
+        #expect(try await offThread { flock(writer, LOCK_EX) } == 0)
+        let error = await #expect(throws: MailMapError.self) { try await map.lookup("a.example") }
+        #expect(error?.kind == .unavailable)
+        #expect(error?.message.contains("is locked by a program rewriting it") == true, "\(String(describing: error))")
+        flock(writer, LOCK_UN)
+        #expect(try await map.lookup("a.example") == "OK")
+    }
+
+    @Test("a file that turns corrupt fails lookups with an error until it is fixed")
+    func corruptedLater() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("access.db")
+        try MapTools.makemap("hash", text: "a.example OK\n", output: path)
+        let map = try BerkeleyDBMap(path: path, format: .hash, options: MailMapOptions(reloadInterval: .zero))
+        #expect(try await map.lookup("a.example") == "OK")
+        try Data("garbage\n".utf8).write(to: URL(fileURLWithPath: path))
+        let error = await #expect(throws: MailMapError.self) { try await map.lookup("a.example") }
+        #expect(error?.kind == .malformed)
+        try FileManager.default.removeItem(atPath: path)
+        let gone = await #expect(throws: MailMapError.self) { try await map.lookup("a.example") }
+        #expect(gone?.kind == .unreadable)
+        try MapTools.makemap("hash", text: "a.example FIXED\n", output: path)
+        #expect(try await map.lookup("a.example") == "FIXED")
     }
 }
