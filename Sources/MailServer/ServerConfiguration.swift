@@ -13,6 +13,16 @@ public struct ServerConfiguration: Sendable {
         public static let smtp = ListenerMode("smtp")
         /// Message submission from mail clients (port 587, RFC 6409).
         public static let submission = ListenerMode("submission")
+        /// Submission over implicit TLS (port 465, RFC 8314).
+        public static let smtps = ListenerMode("smtps")
+        /// LMTP (RFC 2033), for delivery agents on this host.
+        public static let lmtp = ListenerMode("lmtp")
+
+        /// The mode named `name` (`smtp`, `submission`, `smtps`, `lmtp`).
+        public init?(name: String) {
+            guard ["smtp", "submission", "smtps", "lmtp"].contains(name) else { return nil }
+            self.init(name)
+        }
 
         public var description: String { name }
     }

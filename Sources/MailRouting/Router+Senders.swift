@@ -1,0 +1,40 @@
+public import MailMaps
+
+extension Router {
+    /// Masquerading (MASQUERADE_AS): a sender address of this host (class w, or a
+    /// MASQUERADE_DOMAIN, or a bare local name) takes the masquerade domain — in headers always,
+    /// in the envelope only with masquerade_envelope — unless its user is an EXPOSED_USER.
+    ///
+    /// - Throws: ``MailMapError`` when local-host-names cannot be read.
+    public func masquerade(_ address: RoutingAddress, envelope: Bool) async throws(MailMapError) -> RoutingAddress {
+        guard let masqueradeAs = configuration.masqueradeAs, !envelope || configuration.masqueradeEnvelope else { return address }
+        let user = address.unquotedLocalPart
+        if configuration.exposedUsers.contains(user) { return address }
+        if let domain = address.domain {
+            guard case .name = domain else { return address }
+            let key = domain.lookupKey
+            let masqueraded = try await isLocalHostName(key) || configuration.masqueradeDomains.contains { $0.asciiLowercased == key }
+            guard masqueraded else { return address }
+        }
+        var result = address
+        result.domain = .name(masqueradeAs)
+        return result
+    }
+
+    /// The credentials for `host` from the authinfo map: `AuthInfo:host`, then `AuthInfo:` with
+    /// each parent domain, then `AuthInfo:` alone. The trace shows the keys, never the values.
+    ///
+    /// - Throws: ``MailMapError`` when the map cannot be read.
+    public func authInfo(for host: String) async throws(MailMapError) -> (AuthInfo?, [RoutingStep]) {
+        guard let map = tables.authinfo else { return (nil, []) }
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let keys = MailMapTag.authInfo.keys(MailMapKeys.domainAndParents(name.asciiLowercased)) + ["AuthInfo:"]
+        let search = await map.search(keys)
+        let trace = search.probes.map { RoutingStep.lookup($0.redacted) }
+        guard let probe = try search.get(), let value = probe.value else { return (nil, trace) }
+        guard let info = AuthInfo(parsing: value) else {
+            throw MailMapError(.malformed, map: map.spec, message: "\(map.spec): the entry for \(probe.key) has no usable I:/U: and P: items")
+        }
+        return (info, trace)
+    }
+}

@@ -1,0 +1,72 @@
+/// The routing and relay policy, in Sendmail's terms: what `sendmail.mc` says with
+/// `VIRTUSER_DOMAIN`, `SMART_HOST`, `RELAY_MAILER(_ARGS)`, `MASQUERADE_AS`, `EXPOSED_USER` and the
+/// features `masquerade_envelope`, `relay_based_on_MX`, `blacklist_recipients`, `delay_checks`,
+/// `dnsbl` and `TRUST_AUTH_MECH`. The tables themselves are in ``RoutingTables``.
+public struct RoutingConfiguration: Hashable, Sendable {
+    /// The host's fully qualified name (`$j`); always in class w.
+    public var hostname: String
+    /// Names of this host besides those in local-host-names (always `localhost` and `[127.0.0.1]`).
+    public var extraLocalNames: [String]
+    /// Domains whose users live only in the virtusertable (`VIRTUSER_DOMAIN`, class {VirtHost}).
+    public var virtualDomains: [String]
+    /// `SMART_HOST`: `[mailer:]host`, where all mail for other hosts goes (unless a mailertable
+    /// entry says otherwise); without a mailer, the `relay` mailer.
+    public var smartHost: String?
+    /// The mailers by name, with their transports and ports.
+    public var mailers: [Mailer: MailerDefinition]
+    /// `MASQUERADE_AS`: the domain sender addresses from this host take.
+    public var masqueradeAs: String?
+    /// `FEATURE(masquerade_envelope)`: masquerade the envelope sender too, not only headers.
+    public var masqueradeEnvelope: Bool
+    /// `MASQUERADE_DOMAIN`: other domains whose addresses are masqueraded too.
+    public var masqueradeDomains: [String]
+    /// `EXPOSED_USER`: users never masqueraded (root, typically).
+    public var exposedUsers: [String]
+    /// `FEATURE(relay_based_on_MX)`: relay for domains whose MX points to this host.
+    public var relayBasedOnMX: Bool
+    /// `FEATURE(blacklist_recipients)`: `To:` entries in the access map can refuse recipients.
+    public var blacklistRecipients: Bool
+    /// `FEATURE(delay_checks)`: client and sender refusals wait until RCPT, so that AUTH and
+    /// per-recipient exceptions come first.
+    public var delayChecks: Bool
+    /// `FEATURE(dnsbl)` zones, checked for the client's address.
+    public var dnsbl: [DNSBLZone]
+    /// `TRUST_AUTH_MECH`: AUTH with one of these mechanisms lets the client relay.
+    public var trustedMechanisms: Set<String>
+    /// How deep virtusertable and alias rewriting may go before it is called a loop.
+    public var maximumRewriting: Int
+
+    public init(
+        hostname: String,
+        extraLocalNames: [String] = [],
+        virtualDomains: [String] = [],
+        smartHost: String? = nil,
+        mailers: [Mailer: MailerDefinition] = MailerDefinition.standard(),
+        masqueradeAs: String? = nil,
+        masqueradeEnvelope: Bool = false,
+        masqueradeDomains: [String] = [],
+        exposedUsers: [String] = [],
+        relayBasedOnMX: Bool = false,
+        blacklistRecipients: Bool = false,
+        delayChecks: Bool = false,
+        dnsbl: [DNSBLZone] = [],
+        trustedMechanisms: Set<String> = [],
+        maximumRewriting: Int = 10
+    ) {
+        self.hostname = hostname
+        self.extraLocalNames = extraLocalNames
+        self.virtualDomains = virtualDomains
+        self.smartHost = smartHost
+        self.mailers = mailers
+        self.masqueradeAs = masqueradeAs
+        self.masqueradeEnvelope = masqueradeEnvelope
+        self.masqueradeDomains = masqueradeDomains
+        self.exposedUsers = exposedUsers
+        self.relayBasedOnMX = relayBasedOnMX
+        self.blacklistRecipients = blacklistRecipients
+        self.delayChecks = delayChecks
+        self.dnsbl = dnsbl
+        self.trustedMechanisms = trustedMechanisms
+        self.maximumRewriting = maximumRewriting
+    }
+}
