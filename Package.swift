@@ -156,6 +156,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MailRoutingTests",
+            dependencies: ["MailRouting", "MailMaps", "SMTPProtocol", "TestSupport"],
+            exclude: ["Oracle"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MailServerTests",
             dependencies: [
                 "MailServer", "SMTPProtocol", "TestSupport",

@@ -69,7 +69,11 @@ extension Router {
             // 1. The recipient's own entries.
             if configuration.blacklistRecipients, let access = tables.access, let domain = address.domainKey {
                 let keys = Self.addressKeys(localPart: address.localPart, domain: domain)
-                if let hit = try await accessSearch(access, keys: keys, tag: .to, rejection: "Access denied", trace: &trace) {
+                if var hit = try await accessSearch(access, keys: keys, tag: .to, rejection: "Mailbox disabled for this recipient", trace: &trace) {
+                    if case .reject(let reply) = hit.action, reply.lines == ["Mailbox disabled for this recipient"] {
+                        // Sendmail's REJECT for a recipient: 550 5.2.1.
+                        hit.action = .reject(SMTPReply(550, EnhancedStatusCode(5, 2, 1)!, "Mailbox disabled for this recipient"))
+                    }
                     switch hit.action {
                     case .reject, .discard:
                         return AccessVerdict(hit.action, reason: hit.reason, trace: trace)
