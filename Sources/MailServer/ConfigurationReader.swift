@@ -13,13 +13,18 @@ struct ConfigurationReader {
 
     /// The line of `key` (dotted, with `[n]` for array-of-tables entries), or of its table.
     func line(of key: String) -> Int? {
-        if let line = lines[key] { return line }
-        var parent = key
-        while let dot = parent.lastIndex(of: ".") {
-            parent = String(parent[..<dot])
-            if let line = lines[parent] { return line }
+        var candidate = key
+        while true {
+            if let line = lines[candidate] { return line }
+            if candidate.hasSuffix("]"), let open = candidate.lastIndex(of: "[") {
+                // An element of an inline array: the array's own line.
+                candidate = String(candidate[..<open])
+            } else if let dot = candidate.lastIndex(of: ".") {
+                candidate = String(candidate[..<dot])
+            } else {
+                return nil
+            }
         }
-        return nil
     }
 
     func error(_ key: String, _ message: String) -> ConfigurationError {

@@ -78,6 +78,20 @@ public enum ExternalTool {
         return Output(status: process.terminationStatus, standardOutput: out, standardError: err)
     }
 
+    /// Runs a program from async code, on a thread of its own (see ``offThread(_:)``).
+    @discardableResult
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        input: String? = nil,
+        environment: [String: String] = [:],
+        timeout: Duration = .seconds(60)
+    ) async throws -> Output {
+        try await offThread {
+            try run(executable, arguments, input: input, environment: environment, timeout: timeout)
+        }
+    }
+
     /// Runs a program from async code, on a thread of its own (see ``offThread(_:)``): use this
     /// whenever the program talks to a server running in the same test process.
     @discardableResult
