@@ -6,10 +6,15 @@ extension Router {
     /// in the envelope only with masquerade_envelope — unless its user is an EXPOSED_USER.
     ///
     /// - Throws: ``MailMapError`` when local-host-names cannot be read.
+    ///
+    /// A bare local name that is not masqueraded is qualified with the host name (`$j`), as
+    /// Sendmail qualifies unqualified addresses.
     public func masquerade(_ address: RoutingAddress, envelope: Bool) async throws(MailMapError) -> RoutingAddress {
-        guard let masqueradeAs = configuration.masqueradeAs, !envelope || configuration.masqueradeEnvelope else { return address }
+        guard let masqueradeAs = configuration.masqueradeAs, !envelope || configuration.masqueradeEnvelope else {
+            return qualified(address)
+        }
         let user = address.unquotedLocalPart
-        if configuration.exposedUsers.contains(user) { return address }
+        if configuration.exposedUsers.contains(user) { return qualified(address) }
         if let domain = address.domain {
             guard case .name = domain else { return address }
             let key = domain.lookupKey
@@ -18,6 +23,14 @@ extension Router {
         }
         var result = address
         result.domain = .name(masqueradeAs)
+        return result
+    }
+
+    /// `user` becomes `user@$j`; an address with a domain is returned as it is.
+    func qualified(_ address: RoutingAddress) -> RoutingAddress {
+        guard address.domain == nil else { return address }
+        var result = address
+        result.domain = .name(configuration.hostname)
         return result
     }
 
