@@ -125,7 +125,16 @@ let package = Package(
         // Tests (swift-testing). TestSupport starts the real peers tests talk to.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "MailTLSTests", dependencies: ["MailTLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MailTLSTests",
+            dependencies: [
+                "MailTLS", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsBerkeleyDBTests",
