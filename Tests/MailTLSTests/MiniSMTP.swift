@@ -32,14 +32,25 @@ enum MiniSMTP {
     }
 
     /// Serves one connection; returns when the client quits, the connection closes, or an upgrade
-    /// is refused (after replying 554).
+    /// is refused (after replying 554). With `implicitTLS` (the handshake of a handler added at
+    /// set-up), the session waits for it before its greeting.
     static func serve(
         _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>,
         context: TLSServerContext,
+        implicitTLS: EventLoopFuture<TLSSessionFacts>? = nil,
         hostname: String = "mx.example.test"
     ) async throws -> ServerTranscript {
         var transcript = ServerTranscript()
         let channel = connection.channel
+        if let implicitTLS {
+            do {
+                transcript.facts = try await implicitTLS.get()
+            } catch let error as TLSError {
+                transcript.upgradeError = error
+                try? await channel.close()
+                return transcript
+            }
+        }
         try await connection.executeThenClose { inbound, outbound in
             var iterator = inbound.makeAsyncIterator()
             var lines = LineBuffer()

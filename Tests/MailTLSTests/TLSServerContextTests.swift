@@ -9,14 +9,14 @@ struct SelfSignedPair {
     let key: String
     let certificate: String
 
-    init(commonName: String = "mx.example.test", passphrase: String? = nil) throws {
+    init(commonName: String = "mx.example.test", passphrase: String? = nil, bits: Int = 2048) throws {
         directory = try TemporaryDirectory()
         key = directory.file("sendmail.key")
         certificate = directory.file("sendmail.crt")
         let request = directory.file("sendmail.csr")
         var keyArguments = ["genrsa", "-out", key]
         if let passphrase { keyArguments += ["-aes256", "-passout", "pass:\(passphrase)"] }
-        try ExternalTool.runChecked("openssl", keyArguments + ["2048"])
+        try ExternalTool.runChecked("openssl", keyArguments + ["\(bits)"])
         let passIn = passphrase.map { ["-passin", "pass:\($0)"] } ?? []
         try ExternalTool.runChecked(
             "openssl", ["req", "-new", "-key", key, "-out", request, "-subj", "/CN=\(commonName)"] + passIn)

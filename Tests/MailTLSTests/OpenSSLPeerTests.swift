@@ -1,0 +1,245 @@
+import Foundation
+import MailTLS
+import NIOCore
+import Testing
+import TestSupport
+
+/// Runs a program on a thread of its own (a server in this process must keep answering) and
+/// returns what it printed, whatever its exit status.
+func runTool(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> ExternalTool.Output {
+    try await offThread { try ExternalTool.run(executable, arguments, input: input, timeout: .seconds(30)) }
+}
+
+/// `openssl s_server` on a free loopback port, killed when the value goes away.
+final class OpenSSLServer: Sendable {
+    let port: Int
+    let process: BackgroundProcess
+
+    init(_ arguments: [String]) async throws {
+        let port = try LoopbackPort.free()
+        self.port = port
+        process = try BackgroundProcess("openssl", ["s_server", "-accept", "127.0.0.1:\(port)"] + arguments)
+        try await offThread { try LoopbackPort.waitUntilAccepting(port) }
+    }
+}
+
+@Suite("Our server against openssl s_client, on loopback")
+struct OpenSSLClientPeerTests {
+    @Test("openssl s_client -starttls smtp upgrades a plaintext session and verifies the chain")
+    func starttls() async throws {
+        let pki = try TestPKI.shared()
+        let context = try pki.serverContext()
+        let results = try await LoopbackServer.run(session: { connection, _ in
+            try await MiniSMTP.serve(connection, context: context)
+        }) { port in
+            let output = try await runTool("openssl", [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-starttls", "smtp", "-name", "s-client.example.test",
+                "-servername", "mx.example.test", "-CAfile", pki.rootCertificate,
+                "-verify_hostname", "mx.example.test", "-verify_return_error", "-crlf", "-ign_eof",
+            ], input: "MAIL FROM:<s-client@example.test>\nQUIT\n")
+            #expect(output.standardOutput.contains("Verify return code: 0 (ok)"), "\(output.standardOutput)\(output.standardError)")
+            #expect(output.standardOutput.contains("221 2.0.0 Bye"))
+        }
+        let transcript = try #require(try results.first?.get())
+        #expect(transcript.commands == [
+            "plain:EHLO s-client.example.test", "plain:STARTTLS",
+            "tls:MAIL FROM:<s-client@example.test>", "tls:QUIT",
+        ])
+        #expect(transcript.facts?.serverName == "mx.example.test")
+        #expect(transcript.facts?.protocolVersion == .tls1_3)
+    }
+
+    @Test("implicit TLS (port 465 style) with openssl s_client")
+    func implicitTLS() async throws {
+        let pki = try TestPKI.shared()
+        let context = try pki.serverContext()
+        let results = try await LoopbackServer.run(implicitTLS: context, session: { connection, handshake in
+            try await MiniSMTP.serve(connection, context: context, implicitTLS: handshake)
+        }) { port in
+            let output = try await runTool("openssl", [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "mx.example.test",
+                "-CAfile", pki.rootCertificate, "-verify_hostname", "mx.example.test", "-verify_return_error",
+                "-crlf", "-ign_eof",
+            ], input: "EHLO s-client.example.test\nQUIT\n")
+            #expect(output.standardOutput.contains("220 mx.example.test ESMTP"), "\(output.standardOutput)\(output.standardError)")
+            #expect(output.standardOutput.contains("221 2.0.0 Bye"))
+        }
+        let transcript = try #require(try results.first?.get())
+        #expect(transcript.commands == ["tls:EHLO s-client.example.test", "tls:QUIT"])
+    }
+
+    @Test("a TLS 1.0-only client is refused by default, and accepted when TLS 1.0 is allowed")
+    func tls10Refused() async throws {
+        let pki = try TestPKI.shared()
+        // The client offers only TLS 1.0 (at security level 0, as OpenSSL 3 needs for it).
+        let arguments = ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-servername", "mx.example.test", "-crlf", "-ign_eof"]
+
+        let strict = try pki.serverContext()
+        let refused = try await LoopbackServer.run(implicitTLS: strict, session: { connection, handshake in
+            try await MiniSMTP.serve(connection, context: strict, implicitTLS: handshake)
+        }) { port in
+            let output = try await runTool(
+                "openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + arguments, input: "QUIT\n")
+            #expect(output.status != 0)
+            #expect(output.standardError.contains("alert protocol version"), "\(output.standardError)")
+        }
+        let error = try #require(try refused.first?.get().upgradeError)
+        #expect(error.kind == .handshakeFailed)
+        #expect(error.message.contains("unsupported protocol"), "\(error)")
+        #expect(error.message.contains("127.0.0.1:"))
+
+        let lenient = try pki.serverContext {
+            $0.minimumProtocolVersion = .tls1_0
+            $0.securityLevel = 0
+        }
+        let accepted = try await LoopbackServer.run(implicitTLS: lenient, session: { connection, handshake in
+            try await MiniSMTP.serve(connection, context: lenient, implicitTLS: handshake)
+        }) { port in
+            let output = try await runTool(
+                "openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + arguments, input: "QUIT\n")
+            #expect(output.standardOutput.contains("221 2.0.0 Bye"), "\(output.standardOutput)\(output.standardError)")
+        }
+        #expect(try accepted.first?.get().facts?.protocolVersion == .tls1_0)
+    }
+
+    @Test("a client's renegotiation is refused with no_renegotiation")
+    func renegotiationRefused() async throws {
+        let pki = try TestPKI.shared()
+        let context = try pki.serverContext()
+        _ = try await LoopbackServer.run(implicitTLS: context, session: { connection, handshake in
+            try await MiniSMTP.serve(connection, context: context, implicitTLS: handshake)
+        }) { port in
+            // "R" at the start of a line makes s_client renegotiate (TLS 1.2 has renegotiation);
+            // stdin stays open a moment so that it sees the answer.
+            let output = try await runTool("sh", ["-c", """
+                (echo R; sleep 1) | openssl s_client -connect 127.0.0.1:\(port) -tls1_2 -servername mx.example.test 2>&1
+                """])
+            #expect(output.standardOutput.contains("RENEGOTIATING"), "\(output.standardOutput)")
+            #expect(output.standardOutput.contains("no renegotiation"), "\(output.standardOutput)")
+        }
+    }
+
+    @Test("the seed's 1024-bit key is refused at the default security level, and works at level 1")
+    func seedKey() async throws {
+        let pair = try SelfSignedPair(bits: 1024)
+        let error = #expect(throws: TLSConfigurationError.self) {
+            try TLSServerContext(certificateChainFile: pair.certificate, privateKeyFile: pair.key)
+        }
+        #expect(error?.kind == .weakKey)
+        #expect(error?.path == pair.certificate)
+        #expect(error?.message.contains("1024-bit RSA key") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("security level 2") == true)
+        #expect(error?.message.contains("security level to 1") == true)
+
+        var configuration = TLSConfiguration.server(certificateChainFile: pair.certificate, privateKeyFile: pair.key)
+        configuration.securityLevel = 1
+        let context = try TLSServerContext(configuration: configuration)
+        let results = try await LoopbackServer.run(session: { connection, _ in
+            try await MiniSMTP.serve(connection, context: context)
+        }) { port in
+            // s_client at its own default level still connects (opportunistically) and says why
+            // it would not trust the key.
+            let output = try await runTool("openssl", [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-starttls", "smtp", "-crlf", "-ign_eof",
+            ], input: "QUIT\n")
+            #expect(output.standardOutput.contains("221 2.0.0 Bye"), "\(output.standardOutput)\(output.standardError)")
+            #expect(output.standardOutput.contains("EE certificate key too weak"))
+        }
+        let facts = try #require(try results.first?.get().facts)
+        #expect(facts.verification == .notRequested)
+    }
+}
+
+@Suite("Our client against openssl s_server, on loopback")
+struct OpenSSLServerPeerTests {
+    /// Connects, checks the handshake, sends a line and returns what came back.
+    private func exchange(
+        port: Int, context: TLSClientContext, serverName: String? = "mx.example.test", verification: TLSPeerVerification
+    ) async throws -> (facts: TLSSessionFacts, reply: String) {
+        let (connection, handshake) = try await LoopbackClient.connect(
+            port: port, context: context, serverName: serverName, verification: verification)
+        let facts: TLSSessionFacts
+        do {
+            facts = try await handshake.get()
+        } catch {
+            try? await connection.channel.close()
+            throw error
+        }
+        let reply = try await connection.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "hello from swiftmta\n"))
+            var text = ""
+            for try await chunk in inbound {
+                text += String(buffer: chunk)
+                if text.contains("\n") { break }
+            }
+            return text
+        }
+        return (facts, reply)
+    }
+
+    @Test("a verified connection to openssl s_server, with SNI and host-name check")
+    func verified() async throws {
+        let pki = try TestPKI.shared()
+        let server = try await OpenSSLServer(["-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-rev"])
+        defer { server.process.stop() }
+        let (facts, reply) = try await exchange(
+            port: server.port, context: pki.clientContext(),
+            verification: .certificateAuthorityAndHostName(["mx.example.test"]))
+        #expect(reply.contains("atmtfiws morf olleh"), "s_server -rev sends the line back reversed")
+        #expect(facts.verification == .ok)
+        #expect(facts.protocolVersion == .tls1_3)
+        #expect(facts.serverName == "mx.example.test")
+        #expect(facts.peerCertificate?.subject == "/O=SwiftMTA Tests/CN=mx.example.test")
+        let fingerprint = try await ExternalTool.runChecked(
+            "openssl", ["x509", "-in", pki.serverLeaf, "-noout", "-fingerprint", "-sha256"]).standardOutput
+        #expect(fingerprint.contains(facts.peerCertificate?.sha256Fingerprint ?? "none"), "same fingerprint as openssl x509")
+    }
+
+    @Test("a wrong host name fails with hostname mismatch")
+    func wrongHostName() async throws {
+        let pki = try TestPKI.shared()
+        let server = try await OpenSSLServer(["-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-rev"])
+        defer { server.process.stop() }
+        let error = await #expect(throws: TLSError.self) {
+            try await exchange(
+                port: server.port, context: pki.clientContext(), serverName: "relay.example.test",
+                verification: .certificateAuthorityAndHostName(["relay.example.test"]))
+        }
+        #expect(error?.kind == .verificationFailed)
+        #expect(error?.message.contains("hostname mismatch") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("127.0.0.1:\(server.port)") == true)
+    }
+
+    @Test("an untrusted CA fails with unable to get local issuer certificate")
+    func untrustedCA() async throws {
+        let pki = try TestPKI.shared()
+        let server = try await OpenSSLServer(["-cert", pki.untrustedServerCertificate, "-key", pki.untrustedServerKey, "-rev"])
+        defer { server.process.stop() }
+        let error = await #expect(throws: TLSError.self) {
+            try await exchange(port: server.port, context: pki.clientContext(), verification: .certificateAuthority)
+        }
+        #expect(error?.kind == .verificationFailed)
+        #expect(error?.message.contains("unable to get local issuer certificate") == true, "\(String(describing: error))")
+
+        // Opportunistic TLS to the same server goes ahead and reports the failure.
+        let (facts, _) = try await exchange(port: server.port, context: pki.clientContext(), verification: .none)
+        #expect(facts.verification == .failed(reason: "unable to get local issuer certificate"))
+    }
+
+    @Test("a client certificate is presented to a server that requires one")
+    func clientCertificate() async throws {
+        let pki = try TestPKI.shared()
+        let server = try await OpenSSLServer([
+            "-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-rev", "-Verify", "2", "-CAfile", pki.rootCertificate,
+            "-verify_return_error",
+        ])
+        defer { server.process.stop() }
+        let context = try pki.clientContext {
+            $0.certificateChainFile = pki.clientCertificate
+            $0.privateKeyFile = pki.clientKey
+        }
+        let (_, reply) = try await exchange(port: server.port, context: context, verification: .certificateAuthority)
+        #expect(reply.contains("atmtfiws morf olleh"))
+        #expect(server.process.output().contains("client.example.test"), "\(server.process.output())")
+    }
+}
