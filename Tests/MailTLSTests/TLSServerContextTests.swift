@@ -9,7 +9,7 @@ struct SelfSignedPair {
     let key: String
     let certificate: String
 
-    init(commonName: String = "mx.example.test", passphrase: String? = nil, bits: Int = 2048) throws {
+    init(commonName: String = "mx.example.test", passphrase: String? = nil, bits: Int = 2048, days: Int = 1825) throws {
         directory = try TemporaryDirectory()
         key = directory.file("sendmail.key")
         certificate = directory.file("sendmail.crt")
@@ -21,7 +21,7 @@ struct SelfSignedPair {
         try ExternalTool.runChecked(
             "openssl", ["req", "-new", "-key", key, "-out", request, "-subj", "/CN=\(commonName)"] + passIn)
         try ExternalTool.runChecked(
-            "openssl", ["x509", "-req", "-days", "1825", "-in", request, "-signkey", key, "-out", certificate] + passIn)
+            "openssl", ["x509", "-req", "-days", "\(days)", "-in", request, "-signkey", key, "-out", certificate] + passIn)
     }
 }
 
