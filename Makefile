@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean
+.PHONY: run test build bootstrap clean bench-tls
 
 bootstrap:
 	@scripts/bootstrap
@@ -28,6 +28,12 @@ test: bootstrap
 	$(SWIFT) build --build-tests 2>&1 | tee $(BUILD_LOG)
 	@scripts/check-warnings $(BUILD_LOG)
 	$(SWIFT) test --skip-build
+
+## make bench-tls: MailTLS handshakes/s and bulk MB/s, each beside openssl s_server, s_client or
+## s_time in the same run, as a ratio. Arguments: BENCH_ARGS="SECONDS MIB" (default 3 s, 256 MiB).
+bench-tls: bootstrap
+	$(SWIFT) build -c release --product MailTLSBenchmark
+	.build/release/MailTLSBenchmark $(BENCH_ARGS)
 
 clean:
 	rm -rf .build
