@@ -32,6 +32,7 @@ public struct TLSConfigurationError: Error, Hashable, CustomStringConvertible {
         /// A self-signed certificate or its key could not be generated or written.
         public static let generationFailed = Kind("generation failed")
 
+        /// The kind's name.
         public var description: String { name }
     }
 
@@ -48,5 +49,6 @@ public struct TLSConfigurationError: Error, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }

@@ -111,6 +111,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
 
     // MARK: - Lifecycle
 
+    /// Starts the handshake at once when the channel is already active (a STARTTLS upgrade).
     public func handlerAdded(context: ChannelHandlerContext) {
         storedContext = context
         connection.peer = Self.describe(context.channel.remoteAddress)
@@ -119,6 +120,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         }
     }
 
+    /// Fails a pending handshake and pending writes: the handler is gone.
     public func handlerRemoved(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
         handshakeTimer = nil
@@ -128,12 +130,15 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         storedContext = nil
     }
 
+    /// Starts the handshake (implicit TLS).
     public func channelActive(context: ChannelHandlerContext) {
         connection.peer = Self.describe(context.channel.remoteAddress)
         context.fireChannelActive()
         startHandshake(context: context)
     }
 
+    /// Fails what is pending; fires ``TLSError/Kind-swift.struct/uncleanShutdown`` when the
+    /// connection ended after the handshake without close_notify.
     public func channelInactive(context: ChannelHandlerContext) {
         let previous = state
         state = .closed
@@ -158,6 +163,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         context.fireChannelInactive()
     }
 
+    /// Treats a TCP half-close by the peer as the end of the handshake or of the TLS stream.
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             // The peer half-closed TCP: nothing more can arrive, so a handshake cannot finish and
@@ -242,6 +248,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
 
     // MARK: - Reading
 
+    /// Takes ciphertext: advances the handshake or decrypts and passes plaintext on.
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let ciphertext = unwrapInboundIn(data)
         switch state {
@@ -257,6 +264,8 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         }
     }
 
+    /// Passes read-complete on after plaintext; asks for more when a read produced none without
+    /// auto-read.
     public func channelReadComplete(context: ChannelHandlerContext) {
         if deliveredSinceReadComplete {
             deliveredSinceReadComplete = false
@@ -329,6 +338,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
 
     // MARK: - Writing
 
+    /// Holds plaintext until the next flush (and, before it, the end of the handshake).
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch state {
         case .idle, .handshaking, .active:
@@ -338,6 +348,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         }
     }
 
+    /// Encrypts the held writes and writes the ciphertext, once the handshake has finished.
     public func flush(context: ChannelHandlerContext) {
         flushedWrites = bufferedWrites.count
         switch state {
@@ -348,6 +359,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         }
     }
 
+    /// Passes the application's read request to the network.
     public func read(context: ChannelHandlerContext) {
         context.read()
     }
@@ -401,6 +413,7 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
 
     // MARK: - Closing
 
+    /// Sends close_notify before closing the output or the connection (RFC 8446 §6.1).
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         switch mode {
         case .input:
@@ -499,11 +512,3 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
 
 @available(*, unavailable)
 extension TLSHandler: Sendable {}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        self = nanoseconds.overflow ? .nanoseconds(.max) : .nanoseconds(nanoseconds.partialValue + attoseconds / 1_000_000_000)
-    }
-}

@@ -55,6 +55,7 @@ public struct TLSProtocolVersion: Hashable, Sendable, Comparable, CustomStringCo
         }
     }
 
+    /// Whether `lhs` is an older version than `rhs`.
     public static func < (lhs: TLSProtocolVersion, rhs: TLSProtocolVersion) -> Bool {
         lhs.wireValue < rhs.wireValue
     }

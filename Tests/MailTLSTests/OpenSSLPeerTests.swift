@@ -15,10 +15,11 @@ final class OpenSSLServer: Sendable {
     let port: Int
     let process: BackgroundProcess
 
-    init(_ arguments: [String]) async throws {
+    init(_ arguments: [String], directory: String? = nil) async throws {
         let port = try LoopbackPort.free()
         self.port = port
-        process = try BackgroundProcess("openssl", ["s_server", "-accept", "127.0.0.1:\(port)"] + arguments)
+        process = try BackgroundProcess(
+            "openssl", ["s_server", "-accept", "127.0.0.1:\(port)"] + arguments, directory: directory)
         try await offThread { try LoopbackPort.waitUntilAccepting(port) }
     }
 }
@@ -116,6 +117,29 @@ struct OpenSSLClientPeerTests {
                 """])
             #expect(output.standardOutput.contains("RENEGOTIATING"), "\(output.standardOutput)")
             #expect(output.standardOutput.contains("no renegotiation"), "\(output.standardOutput)")
+        }
+    }
+
+    @Test("eight megabytes written through the async writer reach s_client whole (write backpressure)")
+    func bulkToSClient() async throws {
+        let pki = try TestPKI.shared()
+        let context = try pki.serverContext()
+        let line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz!\n"
+        let lines = 8 * 1024 * 1024 / line.utf8.count
+        _ = try await LoopbackServer.run(implicitTLS: context, session: { connection, handshake in
+            _ = try await handshake?.get()
+            try await connection.executeThenClose { _, outbound in
+                let chunk = String(repeating: line, count: 512)
+                for _ in 0..<(lines / 512) {
+                    try await outbound.write(ByteBuffer(string: chunk))
+                }
+            }
+        }) { port in
+            let output = try await runTool("openssl", [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-ign_eof",
+            ], input: "")
+            #expect(output.standardOutput.utf8.count == (lines / 512) * 512 * line.utf8.count, "\(output.standardError)")
+            #expect(output.standardOutput.hasPrefix(line))
         }
     }
 
@@ -224,6 +248,41 @@ struct OpenSSLServerPeerTests {
         // Opportunistic TLS to the same server goes ahead and reports the failure.
         let (facts, _) = try await exchange(port: server.port, context: pki.clientContext(), verification: .none)
         #expect(facts.verification == .failed(reason: "unable to get local issuer certificate"))
+    }
+
+    @Test("a slow reader still receives every byte from s_server (read backpressure)")
+    func slowReader() async throws {
+        let pki = try TestPKI.shared()
+        let directory = try TemporaryDirectory()
+        let size = 8 * 1024 * 1024
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
+        try Data(payload).write(to: URL(fileURLWithPath: directory.file("bulk.bin")))
+        let server = try await OpenSSLServer([
+            "-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-WWW",
+        ], directory: directory.path)
+        defer { server.process.stop() }
+        let (connection, handshake) = try await LoopbackClient.connect(
+            port: server.port, context: pki.clientContext(), serverName: "mx.example.test", verification: .certificateAuthority)
+        _ = try await handshake.get()
+        let received = try await connection.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "GET /bulk.bin HTTP/1.0\r\n\r\n"))
+            var bytes: [UInt8] = []
+            var chunks = 0
+            for try await chunk in inbound {
+                bytes += chunk.readableBytesView
+                chunks += 1
+                // Reading slower than the network delivers makes the async channel stop asking for
+                // reads and ask again later; TLS must keep up with both.
+                if chunks % 8 == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            return bytes
+        }
+        // s_server -WWW sends "HTTP/1.0 200 ok" and a content type before the file.
+        let header = try #require(String(decoding: received.prefix(100), as: UTF8.self).range(of: "\r\n\r\n"))
+        #expect(String(decoding: received.prefix(15), as: UTF8.self) == "HTTP/1.0 200 ok")
+        let headerLength = String(decoding: received.prefix(100), as: UTF8.self)[..<header.upperBound].utf8.count
+        #expect(received.count == headerLength + size)
+        #expect(Array(received.suffix(size)) == payload)
     }
 
     @Test("a client certificate is presented to a server that requires one")

@@ -9,8 +9,8 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let outputFile: String
     private let pidFile: String
 
-    /// Starts `executable` with `arguments` in the background.
-    public init(_ executable: String, _ arguments: [String]) throws {
+    /// Starts `executable` with `arguments` in the background, in `directory` when one is given.
+    public init(_ executable: String, _ arguments: [String], directory workingDirectory: String? = nil) throws {
         guard let path = ExternalTool.find(executable) else {
             throw TestSupportError("\(executable) is not installed (run scripts/bootstrap)")
         }
@@ -28,6 +28,7 @@ public final class BackgroundProcess: @unchecked Sendable {
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
             kill -9 $child 2>/dev/null
             """]
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
