@@ -30,7 +30,7 @@ test: bootstrap
 	$(SWIFT) test --skip-build
 
 ## make bench-tls: MailTLS handshakes/s and bulk MB/s, each beside openssl s_server, s_client or
-## s_time in the same run, as a ratio. Arguments: BENCH_ARGS="SECONDS MIB" (default 3 s, 256 MiB).
+## s_time in the same run, as a ratio. BENCH_ARGS="SECONDS MIB REPEATS" (default 3 s, 256 MiB, 3).
 bench-tls: bootstrap
 	$(SWIFT) build -c release --product MailTLSBenchmark
 	.build/release/MailTLSBenchmark $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 // MailTLS benchmark: handshakes per second and bulk MB/s through MailTLS's handlers, side by side
 // with OpenSSL's own s_server, s_client and s_time in the same run, reported as ratios.
 //
-//   make bench-tls                       (or: swift run -c release MailTLSBenchmark [seconds] [MiB])
+//   make bench-tls          (or: swift run -c release MailTLSBenchmark [seconds] [MiB] [repeats])
 //
 // Each figure pits one MailTLS side against the OpenSSL tool in the same role, with the same peer:
 // - server handshakes/s: `openssl s_time -new` (full handshakes) against our server, then against
@@ -23,38 +23,44 @@ struct MailTLSBenchmark {
         let arguments = CommandLine.arguments.dropFirst()
         let seconds = arguments.first.flatMap(Double.init) ?? 3
         let mebibytes = arguments.dropFirst().first.flatMap(Int.init) ?? 256
+        let repeats = arguments.dropFirst(2).first.flatMap(Int.init) ?? 3
         let bench = try Bench(seconds: seconds, bulkBytes: mebibytes << 20)
         defer { bench.stop() }
         print("MailTLS benchmark: \(OpenSSLLibrary.version), RSA-2048 self-signed, TLSv1.3, loopback,")
-        print("\(seconds) s per handshake run, \(mebibytes) MiB per bulk run, one event-loop thread")
+        print("\(seconds) s per handshake run, \(mebibytes) MiB per bulk run, one event-loop thread,")
+        print("median of \(repeats) alternating runs per side")
         print("")
         print(Row.header)
 
-        let ourServerHandshakes = try bench.sTime(port: bench.ourPort)
-        let openSSLServerHandshakes = try bench.sTime(port: bench.openSSLPort)
-        print(Row("server handshakes/s", ours: ourServerHandshakes, theirs: openSSLServerHandshakes,
-                  peer: "openssl s_time -new → our server | s_server"))
+        let rows: [(String, String, () async throws -> Double, () async throws -> Double)] = [
+            ("server handshakes/s", "openssl s_time -new → our server | s_server",
+             { try bench.sTime(port: bench.ourPort) }, { try bench.sTime(port: bench.openSSLPort) }),
+            ("server bulk MB/s", "openssl s_client ← our server | s_server -WWW",
+             { try bench.sClientFetch(port: bench.ourPort) }, { try bench.sClientFetch(port: bench.openSSLPort) }),
+            // s_client itself tops out early (it prints every record); our client receives faster,
+            // so the servers' sending speed shows better with it as the common receiver.
+            ("server bulk MB/s", "our client ← our server | s_server -WWW",
+             { try await bench.ourClientFetch(port: bench.ourPort) }, { try await bench.ourClientFetch(port: bench.openSSLPort) }),
+            ("client handshakes/s", "our client | s_time -new → s_server",
+             { try await bench.ourClientHandshakes(port: bench.openSSLPort) }, { try bench.sTime(port: bench.openSSLPort) }),
+            ("client bulk MB/s", "our client | s_client ← s_server -WWW",
+             { try await bench.ourClientFetch(port: bench.openSSLPort) }, { try bench.sClientFetch(port: bench.openSSLPort) }),
+        ]
+        for (name, peers, ours, theirs) in rows {
+            // Alternating runs, the median of each side: the machine is shared, and its load drifts.
+            var ourRuns: [Double] = []
+            var theirRuns: [Double] = []
+            for _ in 0..<repeats {
+                ourRuns.append(try await ours())
+                theirRuns.append(try await theirs())
+            }
+            print(Row(name, ours: median(ourRuns), theirs: median(theirRuns), peer: peers))
+        }
+    }
 
-        let ourServerBulk = try bench.sClientFetch(port: bench.ourPort)
-        let openSSLServerBulk = try bench.sClientFetch(port: bench.openSSLPort)
-        print(Row("server bulk MB/s", ours: ourServerBulk, theirs: openSSLServerBulk,
-                  peer: "openssl s_client ← our server | s_server -WWW"))
-        // s_client itself tops out early (it prints every record); our client receives faster,
-        // so the servers' sending speed shows better with it as the common receiver.
-        let ourServerBulkFast = try await bench.ourClientFetch(port: bench.ourPort)
-        let openSSLServerBulkFast = try await bench.ourClientFetch(port: bench.openSSLPort)
-        print(Row("server bulk MB/s", ours: ourServerBulkFast, theirs: openSSLServerBulkFast,
-                  peer: "our client ← our server | s_server -WWW"))
-
-        let ourClientHandshakes = try await bench.ourClientHandshakes(port: bench.openSSLPort)
-        let openSSLClientHandshakes = try bench.sTime(port: bench.openSSLPort)
-        print(Row("client handshakes/s", ours: ourClientHandshakes, theirs: openSSLClientHandshakes,
-                  peer: "our client | s_time -new → s_server"))
-
-        let ourClientBulk = try await bench.ourClientFetch(port: bench.openSSLPort)
-        let openSSLClientBulk = try bench.sClientFetch(port: bench.openSSLPort)
-        print(Row("client bulk MB/s", ours: ourClientBulk, theirs: openSSLClientBulk,
-                  peer: "our client | s_client ← s_server -WWW"))
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 }
 
