@@ -23,24 +23,24 @@ struct DANETests {
         Case(usage: 2, selector: 1, matchingType: 1, fromIntermediate: true),
         Case(usage: 2, selector: 0, matchingType: 2, fromIntermediate: true),
     ])
-    func matching(_ test: Case) throws {
-        let pki = try TestPKI.shared()
+    func matching(_ test: Case) async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let chain = try TLSCertificate.load(pemFile: pki.serverChain)
-        let record = try TestPKI.tlsa(
+        let record = try await TestPKI.tlsa(
             usage: test.usage, selector: test.selector, matchingType: test.matchingType,
             certificate: test.fromIntermediate ? pki.intermediateCertificate : pki.serverLeaf)
-        let unrelated = try TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.untrustedServerCertificate)
+        let unrelated = try await TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.untrustedServerCertificate)
         let matched = try DANEMatcher.match(chain: chain, records: [unrelated, record], hostNames: ["mx.example.test"])
         #expect(matched == record)
     }
 
     @Test("records that do not match are refused with OpenSSL's reason")
-    func notMatching() throws {
-        let pki = try TestPKI.shared()
+    func notMatching() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let chain = try TLSCertificate.load(pemFile: pki.serverChain)
-        var record = try TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
+        var record = try await TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
         record.data[0] ^= 0xFF
-        let other = try TestPKI.tlsa(usage: 3, selector: 0, matchingType: 1, certificate: pki.untrustedServerCertificate)
+        let other = try await TestPKI.tlsa(usage: 3, selector: 0, matchingType: 1, certificate: pki.untrustedServerCertificate)
         let error = #expect(throws: TLSError.self) {
             try DANEMatcher.match(chain: chain, records: [record, other], hostNames: ["mx.example.test"])
         }
@@ -49,11 +49,11 @@ struct DANETests {
     }
 
     @Test("DANE-TA needs the host name; DANE-EE does not (RFC 7672 §3.1.1, §3.2.2)")
-    func nameChecks() throws {
-        let pki = try TestPKI.shared()
+    func nameChecks() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let chain = try TLSCertificate.load(pemFile: pki.serverChain)
-        let trustAnchor = try TestPKI.tlsa(usage: 2, selector: 1, matchingType: 1, certificate: pki.intermediateCertificate)
-        let endEntity = try TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
+        let trustAnchor = try await TestPKI.tlsa(usage: 2, selector: 1, matchingType: 1, certificate: pki.intermediateCertificate)
+        let endEntity = try await TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
         let error = #expect(throws: TLSError.self) {
             try DANEMatcher.match(chain: chain, records: [trustAnchor], hostNames: ["smtp.elsewhere.test"])
         }
@@ -62,10 +62,10 @@ struct DANETests {
     }
 
     @Test("PKIX usages are unusable in SMTP; with nothing usable, matching fails")
-    func unusable() throws {
-        let pki = try TestPKI.shared()
+    func unusable() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let chain = try TLSCertificate.load(pemFile: pki.serverChain)
-        let pkix = try TestPKI.tlsa(usage: 1, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
+        let pkix = try await TestPKI.tlsa(usage: 1, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
         #expect(!pkix.isUsableForSMTP)
         let error = #expect(throws: TLSError.self) {
             try DANEMatcher.match(chain: chain, records: [pkix], hostNames: ["mx.example.test"])
@@ -81,7 +81,7 @@ struct DANETests {
         let server = try TLSServerContext(configuration: .server(
             certificateChainFile: pki.untrustedServerCertificate, privateKeyFile: pki.untrustedServerKey))
         let client = try TLSClientContext(configuration: TLSConfiguration())
-        let record = try TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.untrustedServerCertificate)
+        let record = try TestPKI.tlsaBlocking(usage: 3, selector: 1, matchingType: 1, certificate: pki.untrustedServerCertificate)
 
         let pair = try InMemoryPair(
             client: { try TLSHandler(clientContext: client, serverName: "mx.example.test",
@@ -94,7 +94,7 @@ struct DANETests {
         #expect(facts.matchedTLSARecord == record)
         #expect(facts.description.contains("dane=DANE-EE"))
 
-        let wrong = try TestPKI.tlsa(usage: 3, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
+        let wrong = try TestPKI.tlsaBlocking(usage: 3, selector: 1, matchingType: 1, certificate: pki.serverLeaf)
         let refused = try InMemoryPair(
             client: { try TLSHandler(clientContext: client, serverName: "mx.example.test",
                                      verification: .dane(records: [wrong], hostNames: ["mx.example.test"]), handshakePromise: $0) },

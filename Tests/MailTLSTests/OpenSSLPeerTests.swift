@@ -28,7 +28,7 @@ final class OpenSSLServer: Sendable {
 struct OpenSSLClientPeerTests {
     @Test("openssl s_client -starttls smtp upgrades a plaintext session and verifies the chain")
     func starttls() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let context = try pki.serverContext()
         let results = try await LoopbackServer.run(session: { connection, _ in
             try await MiniSMTP.serve(connection, context: context)
@@ -52,7 +52,7 @@ struct OpenSSLClientPeerTests {
 
     @Test("implicit TLS (port 465 style) with openssl s_client")
     func implicitTLS() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let context = try pki.serverContext()
         let results = try await LoopbackServer.run(implicitTLS: context, session: { connection, handshake in
             try await MiniSMTP.serve(connection, context: context, implicitTLS: handshake)
@@ -71,7 +71,7 @@ struct OpenSSLClientPeerTests {
 
     @Test("a TLS 1.0-only client is refused by default, and accepted when TLS 1.0 is allowed")
     func tls10Refused() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         // The client offers only TLS 1.0 (at security level 0, as OpenSSL 3 needs for it).
         let arguments = ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-servername", "mx.example.test", "-crlf", "-ign_eof"]
 
@@ -105,7 +105,7 @@ struct OpenSSLClientPeerTests {
 
     @Test("a client's renegotiation is refused with no_renegotiation")
     func renegotiationRefused() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let context = try pki.serverContext()
         _ = try await LoopbackServer.run(implicitTLS: context, session: { connection, handshake in
             try await MiniSMTP.serve(connection, context: context, implicitTLS: handshake)
@@ -122,7 +122,7 @@ struct OpenSSLClientPeerTests {
 
     @Test("eight megabytes written through the async writer reach s_client whole (write backpressure)")
     func bulkToSClient() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let context = try pki.serverContext()
         let line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz!\n"
         let lines = 8 * 1024 * 1024 / line.utf8.count
@@ -145,7 +145,7 @@ struct OpenSSLClientPeerTests {
 
     @Test("the seed's 1024-bit key is refused at the default security level, and works at level 1")
     func seedKey() async throws {
-        let pair = try SelfSignedPair(bits: 1024)
+        let pair = try await offThread { try SelfSignedPair(bits: 1024) }
         let error = #expect(throws: TLSConfigurationError.self) {
             try TLSServerContext(certificateChainFile: pair.certificate, privateKeyFile: pair.key)
         }
@@ -203,7 +203,7 @@ struct OpenSSLServerPeerTests {
 
     @Test("a verified connection to openssl s_server, with SNI and host-name check")
     func verified() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let server = try await OpenSSLServer(["-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-rev"])
         defer { server.process.stop() }
         let (facts, reply) = try await exchange(
@@ -221,7 +221,7 @@ struct OpenSSLServerPeerTests {
 
     @Test("a wrong host name fails with hostname mismatch")
     func wrongHostName() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let server = try await OpenSSLServer(["-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-rev"])
         defer { server.process.stop() }
         let error = await #expect(throws: TLSError.self) {
@@ -236,7 +236,7 @@ struct OpenSSLServerPeerTests {
 
     @Test("an untrusted CA fails with unable to get local issuer certificate")
     func untrustedCA() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let server = try await OpenSSLServer(["-cert", pki.untrustedServerCertificate, "-key", pki.untrustedServerKey, "-rev"])
         defer { server.process.stop() }
         let error = await #expect(throws: TLSError.self) {
@@ -252,7 +252,7 @@ struct OpenSSLServerPeerTests {
 
     @Test("a slow reader still receives every byte from s_server (read backpressure)")
     func slowReader() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let directory = try TemporaryDirectory()
         let size = 8 * 1024 * 1024
         let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
@@ -287,7 +287,7 @@ struct OpenSSLServerPeerTests {
 
     @Test("a client certificate is presented to a server that requires one")
     func clientCertificate() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let server = try await OpenSSLServer([
             "-cert", pki.serverLeaf, "-cert_chain", pki.intermediateCertificate, "-key", pki.serverKey, "-rev", "-Verify", "2", "-CAfile", pki.rootCertificate,
             "-verify_return_error",

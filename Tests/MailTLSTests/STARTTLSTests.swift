@@ -69,7 +69,7 @@ final class ByteLog: @unchecked Sendable {
 struct STARTTLSTests {
     @Test("a running plaintext exchange is upgraded, and TLS carries the rest")
     func upgrade() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let link = try await AsyncLink()
@@ -108,7 +108,7 @@ struct STARTTLSTests {
 
     @Test("plaintext queued after STARTTLS, unread by the session, is refused")
     func queuedPlaintextRefused() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let channel = NIOAsyncTestingChannel()
         try await channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 25))
@@ -136,7 +136,7 @@ struct STARTTLSTests {
 
     @Test("plaintext that arrives during the upgrade, before the reply, is refused")
     func latePlaintextRefused() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let channel = NIOAsyncTestingChannel()
         try await channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 25))
@@ -162,7 +162,7 @@ struct STARTTLSTests {
 
     @Test("a client refuses to start TLS when the server sent more after its 220")
     func clientRefusesInjectedResponse() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let clientContext = try pki.clientContext()
         let channel = NIOAsyncTestingChannel()
         try await channel.connect(to: SocketAddress(ipAddress: "192.0.2.25", port: 25))
@@ -183,7 +183,7 @@ struct STARTTLSTests {
 
     @Test("a failed verification fails the client's upgrade and the server's handshake")
     func verificationFailureDuringUpgrade() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let link = try await AsyncLink()
@@ -205,7 +205,7 @@ struct STARTTLSTests {
 
     @Test("STARTTLS on a connection that already runs TLS is refused")
     func secondUpgradeRefused() async throws {
-        let pki = try TestPKI.shared()
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let channel = NIOAsyncTestingChannel()
         try await channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 25))

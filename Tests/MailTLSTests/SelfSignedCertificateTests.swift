@@ -8,13 +8,14 @@ struct SelfSignedCertificateTests {
     @Test("a generated pair is what openssl reads, written with safe permissions", arguments: [
         SelfSignedCertificate.KeyType.rsa(bits: 2048), .ecdsaP256,
     ])
-    func generate(keyType: SelfSignedCertificate.KeyType) throws {
+    func generate(keyType: SelfSignedCertificate.KeyType) async throws {
         let directory = try TemporaryDirectory()
         let certificateFile = directory.file("tls/cert.pem")
         let keyFile = directory.file("tls/key.pem")
         try FileManager.default.createDirectory(atPath: directory.file("tls"), withIntermediateDirectories: true)
-        let pair = try SelfSignedCertificate.generate(
-            hostNames: ["mx.example.test", "localhost", "127.0.0.1", "::1"], keyType: keyType)
+        let pair = try await offThread {
+            try SelfSignedCertificate.generate(hostNames: ["mx.example.test", "localhost", "127.0.0.1", "::1"], keyType: keyType)
+        }
         try pair.write(certificateFile: certificateFile, privateKeyFile: keyFile)
 
         let keyMode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
@@ -23,22 +24,22 @@ struct SelfSignedCertificateTests {
         #expect(certificateMode == 0o644)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("tls")).sorted() == ["cert.pem", "key.pem"])
 
-        let text = try ExternalTool.runChecked("openssl", ["x509", "-in", certificateFile, "-noout", "-text"]).standardOutput
+        let text = try await ExternalTool.runChecked("openssl", ["x509", "-in", certificateFile, "-noout", "-text"]).standardOutput
         #expect(text.contains("Subject: CN = mx.example.test"))
         #expect(text.contains("Issuer: CN = mx.example.test"))
         #expect(text.contains("DNS:mx.example.test, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"), "\(text)")
         #expect(text.contains("CA:FALSE"))
         #expect(text.contains("TLS Web Server Authentication, TLS Web Client Authentication"))
         #expect(text.contains("sha256WithRSAEncryption") || text.contains("ecdsa-with-SHA256"))
-        try ExternalTool.runChecked("openssl", ["x509", "-in", certificateFile, "-noout", "-checkend", "86400"])
+        try await ExternalTool.runChecked("openssl", ["x509", "-in", certificateFile, "-noout", "-checkend", "86400"])
         // The key belongs to the certificate: same public key.
-        let fromKey = try ExternalTool.runChecked("openssl", ["pkey", "-in", keyFile, "-pubout"]).standardOutput
-        let fromCertificate = try ExternalTool.runChecked("openssl", ["x509", "-in", certificateFile, "-noout", "-pubkey"]).standardOutput
+        let fromKey = try await ExternalTool.runChecked("openssl", ["pkey", "-in", keyFile, "-pubout"]).standardOutput
+        let fromCertificate = try await ExternalTool.runChecked("openssl", ["x509", "-in", certificateFile, "-noout", "-pubkey"]).standardOutput
         #expect(fromKey == fromCertificate)
 
         #expect(!pair.description.contains("PRIVATE KEY"))
         #expect(pair.privateKeyPEM.hasPrefix("-----BEGIN PRIVATE KEY-----"))
-        let fingerprint = try ExternalTool.runChecked(
+        let fingerprint = try await ExternalTool.runChecked(
             "openssl", ["x509", "-in", certificateFile, "-noout", "-fingerprint", "-sha256"]).standardOutput
         #expect(fingerprint.contains(pair.certificate.sha256Fingerprint))
     }

@@ -6,8 +6,8 @@ import TestSupport
 @Suite("TLS configurations: every problem is a clear error at load time")
 struct TLSConfigurationTests {
     @Test("an expired certificate is refused, naming the file and the date")
-    func expired() throws {
-        let pair = try SelfSignedPair(days: -1)
+    func expired() async throws {
+        let pair = try await offThread { try SelfSignedPair(days: -1) }
         let error = #expect(throws: TLSConfigurationError.self) {
             try TLSServerContext(certificateChainFile: pair.certificate, privateKeyFile: pair.key)
         }
@@ -18,13 +18,13 @@ struct TLSConfigurationTests {
     }
 
     @Test("a certificate that is not valid yet is refused")
-    func notYetValid() throws {
+    func notYetValid() async throws {
         let directory = try TemporaryDirectory()
         let key = directory.file("key.pem")
         let request = directory.file("request.csr")
         let certificate = directory.file("future.crt")
-        try ExternalTool.runChecked("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
-        try ExternalTool.runChecked("openssl", ["req", "-new", "-key", key, "-subj", "/CN=mx.example.test", "-out", request])
+        try await ExternalTool.runChecked("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+        try await ExternalTool.runChecked("openssl", ["req", "-new", "-key", key, "-subj", "/CN=mx.example.test", "-out", request])
         try directory.write("index.txt", "")
         try directory.write("serial", "01\n")
         let configuration = try directory.write("ca.cnf", """
@@ -40,7 +40,7 @@ struct TLSConfigurationTests {
             commonName = supplied
 
             """)
-        try ExternalTool.runChecked("openssl", [
+        try await ExternalTool.runChecked("openssl", [
             "ca", "-batch", "-config", configuration, "-selfsign", "-keyfile", key, "-in", request,
             "-startdate", "20991231000000Z", "-enddate", "21001231000000Z", "-out", certificate,
         ])
@@ -57,8 +57,8 @@ struct TLSConfigurationTests {
         ("versions", ""),
         ("security level", ""),
     ])
-    func refusedSettings(setting: String, value: String) throws {
-        let pki = try TestPKI.shared()
+    func refusedSettings(setting: String, value: String) async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let error = #expect(throws: TLSConfigurationError.self) {
             try pki.serverContext {
                 switch setting {
@@ -80,8 +80,8 @@ struct TLSConfigurationTests {
     }
 
     @Test("CA files and directories that cannot be used are named")
-    func caLocations() throws {
-        let pki = try TestPKI.shared()
+    func caLocations() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let directory = try TemporaryDirectory()
         let missing = directory.file("no-such-dir")
         let missingError = #expect(throws: TLSConfigurationError.self) {
@@ -105,8 +105,8 @@ struct TLSConfigurationTests {
     }
 
     @Test("a server needs a certificate and key; a client certificate needs its key")
-    func missingSettings() throws {
-        let pki = try TestPKI.shared()
+    func missingSettings() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let none = #expect(throws: TLSConfigurationError.self) { try TLSServerContext(configuration: TLSConfiguration()) }
         #expect(none?.kind == .missingSetting)
         let noKey = #expect(throws: TLSConfigurationError.self) {
@@ -145,15 +145,15 @@ struct TLSConfigurationTests {
     }
 
     @Test("a certificate file's chain loads as values with the facts logs use")
-    func certificateValues() throws {
-        let pki = try TestPKI.shared()
+    func certificateValues() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let chain = try TLSCertificate.load(pemFile: pki.serverChain)
         #expect(chain.map(\.subject) == ["/O=SwiftMTA Tests/CN=mx.example.test", "/O=SwiftMTA Tests/CN=SwiftMTA Test Intermediate CA"])
         #expect(chain[0].issuer == chain[1].subject)
-        let md5 = try ExternalTool.runChecked("openssl", ["x509", "-in", pki.serverLeaf, "-noout", "-fingerprint", "-md5"]).standardOutput
+        let md5 = try await ExternalTool.runChecked("openssl", ["x509", "-in", pki.serverLeaf, "-noout", "-fingerprint", "-md5"]).standardOutput
         #expect(md5.contains(chain[0].md5Fingerprint))
         let directory = try TemporaryDirectory()
-        try ExternalTool.runChecked("openssl", ["x509", "-in", pki.serverLeaf, "-outform", "DER", "-out", directory.file("leaf.der")])
+        try await ExternalTool.runChecked("openssl", ["x509", "-in", pki.serverLeaf, "-outform", "DER", "-out", directory.file("leaf.der")])
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("leaf.der"))) == Data(chain[0].der))
     }
 }

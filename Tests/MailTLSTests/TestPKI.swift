@@ -28,9 +28,16 @@ final class TestPKI: Sendable {
 
     private static let cached: Result<TestPKI, any Error> = Result { try TestPKI() }
 
-    /// The run's PKI, made on first use.
+    /// The run's PKI, made on first use. Synchronous tests (those that drive EmbeddedChannels,
+    /// which must stay on one thread) use this.
     static func shared() throws -> TestPKI {
         try cached.get()
+    }
+
+    /// The run's PKI, made (if need be) on a thread of its own: async tests use this, so that
+    /// running openssl never holds one of Swift concurrency's few threads.
+    static func sharedOffThread() async throws -> TestPKI {
+        try await offThread { try cached.get() }
     }
 
     private init() throws {
@@ -129,7 +136,11 @@ final class TestPKI: Sendable {
 
     /// A TLSA record computed by the openssl command line: `selector` 0 hashes the certificate's
     /// DER, 1 its SubjectPublicKeyInfo; `matchingType` 0 is the data itself, 1 SHA-256, 2 SHA-512.
-    static func tlsa(usage: Int, selector: Int, matchingType: Int, certificate: String) throws -> TLSARecord {
+    static func tlsa(usage: Int, selector: Int, matchingType: Int, certificate: String) async throws -> TLSARecord {
+        try await offThread { try tlsaBlocking(usage: usage, selector: selector, matchingType: matchingType, certificate: certificate) }
+    }
+
+    static func tlsaBlocking(usage: Int, selector: Int, matchingType: Int, certificate: String) throws -> TLSARecord {
         let directory = try TemporaryDirectory(prefix: "swiftmta-tlsa")
         let der = directory.file("selected.der")
         if selector == 0 {
