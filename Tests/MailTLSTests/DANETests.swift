@@ -75,8 +75,8 @@ struct DANETests {
     }
 
     @Test("a handshake verified by DANE-EE, without any trusted CA, and one refused")
-    func handshake() throws {
-        let pki = try TestPKI.shared()
+    func handshake() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         // The server's certificate comes from a CA nobody trusts; only the TLSA record vouches for it.
         let server = try TLSServerContext(configuration: .server(
             certificateChainFile: pki.untrustedServerCertificate, privateKeyFile: pki.untrustedServerKey))

@@ -62,6 +62,13 @@ struct InMemoryPair {
         return result
     }
 
+    /// Whether `future` has completed (on an embedded event loop, callbacks run at once).
+    static func isDone<Value>(_ future: EventLoopFuture<Value>) -> Bool {
+        var done = false
+        future.assumeIsolated().whenComplete { _ in done = true }
+        return done
+    }
+
     func finish() {
         _ = try? client.finish(acceptAlreadyClosed: true)
         _ = try? server.finish(acceptAlreadyClosed: true)

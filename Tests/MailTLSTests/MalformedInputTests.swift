@@ -91,8 +91,8 @@ struct MalformedInputTests {
     }
 
     @Test("random records after the handshake end the connection with a protocol error")
-    func randomRecords() throws {
-        let pki = try TestPKI.shared()
+    func randomRecords() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         var generator = Generator(state: 0xC0FF_EE00_C0FF_EE00)

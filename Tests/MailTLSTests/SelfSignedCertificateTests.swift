@@ -45,9 +45,9 @@ struct SelfSignedCertificateTests {
     }
 
     @Test("a generated pair serves TLS and verifies as its own trust anchor")
-    func serves() throws {
+    func serves() async throws {
         let directory = try TemporaryDirectory()
-        let pair = try SelfSignedCertificate.generate(hostNames: ["mx.example.test"])
+        let pair = try await offThread { try SelfSignedCertificate.generate(hostNames: ["mx.example.test"]) }
         try pair.write(certificateFile: directory.file("cert.pem"), privateKeyFile: directory.file("key.pem"))
         let server = try TLSServerContext(certificateChainFile: directory.file("cert.pem"), privateKeyFile: directory.file("key.pem"))
         let client = try TLSClientContext(configuration: .client(caFile: directory.file("cert.pem")))

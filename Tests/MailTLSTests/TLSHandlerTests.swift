@@ -7,8 +7,8 @@ import TestSupport
 @Suite("TLS handlers in memory")
 struct TLSHandlerTests {
     @Test("a handshake succeeds and data flows both ways")
-    func handshakeAndData() throws {
-        let pki = try TestPKI.shared()
+    func handshakeAndData() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let pair = try InMemoryPair(
@@ -41,8 +41,8 @@ struct TLSHandlerTests {
     }
 
     @Test("the bytes on the wire are not the plaintext")
-    func encrypted() throws {
-        let pki = try TestPKI.shared()
+    func encrypted() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let pair = try InMemoryPair(
@@ -60,28 +60,27 @@ struct TLSHandlerTests {
     }
 
     @Test("writes made before the handshake finishes are sent after it, in order")
-    func earlyWrites() throws {
-        let pki = try TestPKI.shared()
+    func earlyWrites() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let pair = try InMemoryPair(
             client: { try TLSHandler(clientContext: clientContext, serverName: nil, verification: .none, handshakePromise: $0) },
             server: { try TLSHandler(serverContext: serverContext, handshakePromise: $0) })
         defer { pair.finish() }
-        let first = pair.client.writeAndFlush(ByteBuffer(string: "one "))
-        let second = pair.client.writeAndFlush(ByteBuffer(string: "two"))
-        var completed = 0
-        first.assumeIsolated().whenSuccess { completed += 1 }
-        second.assumeIsolated().whenSuccess { completed += 1 }
-        #expect(completed == 0)
+        let first = pair.client.eventLoop.makePromise(of: Void.self)
+        let second = pair.client.eventLoop.makePromise(of: Void.self)
+        pair.client.writeAndFlush(ByteBuffer(string: "one "), promise: first)
+        pair.client.writeAndFlush(ByteBuffer(string: "two"), promise: second)
+        #expect(!InMemoryPair.isDone(first.futureResult) && !InMemoryPair.isDone(second.futureResult))
         pair.interact()
-        #expect(completed == 2)
+        #expect(InMemoryPair.isDone(first.futureResult) && InMemoryPair.isDone(second.futureResult))
         #expect(try InMemoryPair.received(pair.server) == "one two")
     }
 
     @Test("a megabyte each way arrives whole", arguments: [TLSProtocolVersion.tls1_2, .tls1_3])
-    func bulk(version: TLSProtocolVersion) throws {
-        let pki = try TestPKI.shared()
+    func bulk(version: TLSProtocolVersion) async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext { $0.maximumProtocolVersion = version }
         let clientContext = try pki.clientContext()
         let pair = try InMemoryPair(
@@ -103,8 +102,8 @@ struct TLSHandlerTests {
     }
 
     @Test("close sends close_notify; the peer answers it and closes too")
-    func closeNotify() throws {
-        let pki = try TestPKI.shared()
+    func closeNotify() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let pair = try InMemoryPair(
@@ -113,9 +112,8 @@ struct TLSHandlerTests {
         defer { pair.finish() }
         pair.interact()
         try pair.server.writeOutbound(ByteBuffer(string: "221 2.0.0 Bye\r\n"))
-        let closed = pair.server.close()
-        var serverClosed = false
-        closed.assumeIsolated().whenComplete { _ in serverClosed = true }
+        let closed = pair.server.eventLoop.makePromise(of: Void.self)
+        pair.server.close(promise: closed)
         // The server's last bytes: the reply, then close_notify (an alert record, type 21).
         var records: [UInt8] = []
         while var buffer = try pair.server.readOutbound(as: ByteBuffer.self) {
@@ -123,7 +121,7 @@ struct TLSHandlerTests {
             if let type = bytes.first { records.append(type) }
             try pair.client.writeInbound(ByteBuffer(bytes: bytes))
         }
-        #expect(serverClosed)
+        #expect(InMemoryPair.isDone(closed.futureResult))
         #expect(records.last == 23, "TLS 1.3 hides the alert's type inside application_data")
         #expect(try InMemoryPair.received(pair.client) == "221 2.0.0 Bye\r\n")
         // The client answered with its own close_notify and closed without an error.
@@ -131,8 +129,8 @@ struct TLSHandlerTests {
     }
 
     @Test("a connection cut without close_notify reports an unclean shutdown")
-    func uncleanShutdown() throws {
-        let pki = try TestPKI.shared()
+    func uncleanShutdown() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let serverContext = try pki.serverContext()
         let clientContext = try pki.clientContext()
         let pair = try InMemoryPair(
@@ -147,12 +145,12 @@ struct TLSHandlerTests {
     }
 
     @Test("garbage instead of a ClientHello fails the handshake with OpenSSL's reason")
-    func garbage() throws {
-        let pki = try TestPKI.shared()
+    func garbage() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = EmbeddedChannel()
         let promise = server.eventLoop.makePromise(of: TLSSessionFacts.self)
         try server.pipeline.syncOperations.addHandler(TLSHandler(serverContext: pki.serverContext(), handshakePromise: promise))
-        try server.connect(to: SocketAddress(ipAddress: "192.0.2.9", port: 25)).wait()
+        server.connect(to: try SocketAddress(ipAddress: "192.0.2.9", port: 25), promise: nil)
         #expect(throws: TLSError.self) { try server.writeInbound(ByteBuffer(string: "EHLO plaintext.example\r\n")) }
         let error = try #require(InMemoryPair.outcome(promise).map { result -> TLSError? in
             if case .failure(let error) = result { return error as? TLSError }
@@ -165,13 +163,13 @@ struct TLSHandlerTests {
     }
 
     @Test("a handshake that does not finish in time fails and closes")
-    func handshakeTimeout() throws {
-        let pki = try TestPKI.shared()
+    func handshakeTimeout() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = EmbeddedChannel()
         let promise = server.eventLoop.makePromise(of: TLSSessionFacts.self)
         let context = try pki.serverContext { $0.handshakeTimeout = .seconds(5) }
         try server.pipeline.syncOperations.addHandler(TLSHandler(serverContext: context, handshakePromise: promise))
-        try server.connect(to: SocketAddress(ipAddress: "192.0.2.9", port: 25)).wait()
+        server.connect(to: try SocketAddress(ipAddress: "192.0.2.9", port: 25), promise: nil)
         server.embeddedEventLoop.advanceTime(by: .seconds(4))
         #expect(InMemoryPair.outcome(promise) == nil)
         server.embeddedEventLoop.advanceTime(by: .seconds(2))
@@ -205,8 +203,8 @@ struct TLSVerificationTests {
     }
 
     @Test("a wrong host name fails verification with the reason")
-    func wrongHostName() throws {
-        let pki = try TestPKI.shared()
+    func wrongHostName() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let outcome = try handshake(
             server: pki.serverContext(), client: pki.clientContext(),
             verification: .certificateAuthorityAndHostName(["mail.other.test"]))
@@ -216,8 +214,8 @@ struct TLSVerificationTests {
     }
 
     @Test("a certificate from an untrusted CA fails verification with the reason")
-    func untrustedCA() throws {
-        let pki = try TestPKI.shared()
+    func untrustedCA() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = try TLSServerContext(configuration: .server(
             certificateChainFile: pki.untrustedServerCertificate, privateKeyFile: pki.untrustedServerKey))
         let outcome = try handshake(server: server, client: pki.clientContext(), verification: .certificateAuthority)
@@ -227,8 +225,8 @@ struct TLSVerificationTests {
     }
 
     @Test("opportunistic TLS goes ahead with an untrusted certificate and reports FAIL")
-    func opportunistic() throws {
-        let pki = try TestPKI.shared()
+    func opportunistic() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = try TLSServerContext(configuration: .server(
             certificateChainFile: pki.untrustedServerCertificate, privateKeyFile: pki.untrustedServerKey))
         let outcome = try handshake(server: server, client: pki.clientContext(), verification: .none)
@@ -239,8 +237,8 @@ struct TLSVerificationTests {
     }
 
     @Test("a CA directory hashed by openssl rehash is trusted")
-    func caDirectory() throws {
-        let pki = try TestPKI.shared()
+    func caDirectory() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let client = try TLSClientContext(configuration: .client(caDirectory: pki.rootDirectory))
         let outcome = try handshake(
             server: pki.serverContext(), client: client, verification: .certificateAuthorityAndHostName(["mx.example.test"]))
@@ -248,8 +246,8 @@ struct TLSVerificationTests {
     }
 
     @Test("client certificates: requested optionally, required, verified, reported")
-    func clientCertificates() throws {
-        let pki = try TestPKI.shared()
+    func clientCertificates() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let withCertificate = try pki.clientContext {
             $0.certificateChainFile = pki.clientCertificate
             $0.privateKeyFile = pki.clientKey
@@ -289,8 +287,8 @@ struct TLSVerificationTests {
     }
 
     @Test("TLS 1.2 with a configured cipher list negotiates that cipher")
-    func cipherList() throws {
-        let pki = try TestPKI.shared()
+    func cipherList() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = try pki.serverContext {
             $0.maximumProtocolVersion = .tls1_2
             $0.cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256"
@@ -304,16 +302,16 @@ struct TLSVerificationTests {
     }
 
     @Test("TLS 1.3 cipher suites are honoured")
-    func cipherSuites() throws {
-        let pki = try TestPKI.shared()
+    func cipherSuites() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = try pki.serverContext { $0.cipherSuites = "TLS_CHACHA20_POLY1305_SHA256" }
         let outcome = try handshake(server: server, client: pki.clientContext(), verification: .certificateAuthority)
         #expect(try outcome.client?.get().cipher == "TLS_CHACHA20_POLY1305_SHA256")
     }
 
     @Test("no common protocol version fails the handshake")
-    func noCommonVersion() throws {
-        let pki = try TestPKI.shared()
+    func noCommonVersion() async throws {
+        let pki = try await TestPKI.sharedOffThread()
         let server = try pki.serverContext { $0.minimumProtocolVersion = .tls1_3 }
         let client = try pki.clientContext { $0.maximumProtocolVersion = .tls1_2 }
         let outcome = try handshake(server: server, client: client, verification: .certificateAuthority)

@@ -34,15 +34,15 @@ struct TLSServerContextTests {
     }
 
     @Test("a self-signed pair made as in the seed loads")
-    func loadsPair() throws {
-        let pair = try SelfSignedPair()
+    func loadsPair() async throws {
+        let pair = try await offThread { try SelfSignedPair() }
         let context = try TLSServerContext(certificateChainFile: pair.certificate, privateKeyFile: pair.key)
         #expect(context.certificateSubject == "/CN=mx.example.test")
     }
 
     @Test("an encrypted key loads with its passphrase and fails clearly without it")
-    func encryptedKey() throws {
-        let pair = try SelfSignedPair(passphrase: "correct horse")
+    func encryptedKey() async throws {
+        let pair = try await offThread { try SelfSignedPair(passphrase: "correct horse") }
         _ = try TLSServerContext(
             certificateChainFile: pair.certificate, privateKeyFile: pair.key, passphrase: "correct horse")
 
@@ -60,8 +60,8 @@ struct TLSServerContextTests {
     }
 
     @Test("a missing file is named in the error")
-    func missingFile() throws {
-        let pair = try SelfSignedPair()
+    func missingFile() async throws {
+        let pair = try await offThread { try SelfSignedPair() }
         let absent = pair.directory.file("absent.crt")
         let error = #expect(throws: TLSConfigurationError.self) {
             try TLSServerContext(certificateChainFile: absent, privateKeyFile: pair.key)
@@ -76,8 +76,8 @@ struct TLSServerContextTests {
         "-----BEGIN CERTIFICATE-----\nMIIB!!!!garbage!!!!\n-----END CERTIFICATE-----\n",
         "",
     ])
-    func garbledCertificate(contents: String) throws {
-        let pair = try SelfSignedPair()
+    func garbledCertificate(contents: String) async throws {
+        let pair = try await offThread { try SelfSignedPair() }
         let garbled = try pair.directory.write("garbled.crt", contents)
         let error = #expect(throws: TLSConfigurationError.self) {
             try TLSServerContext(certificateChainFile: garbled, privateKeyFile: pair.key)
@@ -87,8 +87,8 @@ struct TLSServerContextTests {
     }
 
     @Test("a garbled key is a clear error")
-    func garbledKey() throws {
-        let pair = try SelfSignedPair()
+    func garbledKey() async throws {
+        let pair = try await offThread { try SelfSignedPair() }
         let garbled = try pair.directory.write(
             "garbled.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
         let error = #expect(throws: TLSConfigurationError.self) {
@@ -99,9 +99,9 @@ struct TLSServerContextTests {
     }
 
     @Test("a key that does not match its certificate is refused")
-    func mismatchedKey() throws {
-        let first = try SelfSignedPair(commonName: "one.example.test")
-        let second = try SelfSignedPair(commonName: "two.example.test")
+    func mismatchedKey() async throws {
+        let first = try await offThread { try SelfSignedPair(commonName: "one.example.test") }
+        let second = try await offThread { try SelfSignedPair(commonName: "two.example.test") }
         let error = #expect(throws: TLSConfigurationError.self) {
             try TLSServerContext(certificateChainFile: first.certificate, privateKeyFile: second.key)
         }

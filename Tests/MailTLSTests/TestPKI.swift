@@ -34,8 +34,10 @@ final class TestPKI: Sendable {
         try cached.get()
     }
 
-    /// The run's PKI, made (if need be) on a thread of its own: async tests use this, so that
-    /// running openssl never holds one of Swift concurrency's few threads.
+    /// The run's PKI, made (if need be) on a thread of its own, so that running openssl never
+    /// holds one of Swift concurrency's few threads. Tests that drive EmbeddedChannels await this
+    /// first and then run synchronously: with no suspension point after it, they stay on one
+    /// thread, as EmbeddedChannels require.
     static func sharedOffThread() async throws -> TestPKI {
         try await offThread { try cached.get() }
     }
