@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean fuzz
+.PHONY: run test build bootstrap clean fuzz bench-tls
 
 bootstrap:
 	@scripts/bootstrap
@@ -43,6 +43,12 @@ fuzz: bootstrap
 	  SWIFTMTA_FUZZ_TARGET=$$target .build-fuzz/debug/SMTPProtocolFuzz -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=4096 -artifact_prefix=fuzz-artifacts/$$target- 2>&1 | grep -E "^Done|ERROR|SUMMARY" || exit 1; \
 	done
+
+## make bench-tls: MailTLS handshakes/s and bulk MB/s, each beside openssl s_server, s_client or
+## s_time in the same run, as a ratio. BENCH_ARGS="SECONDS MIB REPEATS" (default 3 s, 256 MiB, 3).
+bench-tls: bootstrap
+	$(SWIFT) build -c release --product MailTLSBenchmark
+	.build/release/MailTLSBenchmark $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

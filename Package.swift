@@ -133,12 +133,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
+        .executableTarget(
+            name: "MailTLSBenchmark",
+            dependencies: [
+                "MailTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/MailTLSBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
         // Tests (swift-testing). TestSupport starts the real peers tests talk to.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "TestSupport"],
             exclude: ["Transcripts"], swiftSettings: swiftSettings),
-        .testTarget(name: "MailTLSTests", dependencies: ["MailTLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MailTLSTests",
+            dependencies: [
+                "MailTLS", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",

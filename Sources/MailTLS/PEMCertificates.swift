@@ -7,44 +7,44 @@ import Darwin
 #endif
 internal import COpenSSL
 
-/// PEM certificates and keys read into OpenSSL objects. Callers own (and free) what is returned.
+/// PEM certificates read into OpenSSL objects.
 enum PEMCertificates {
     /// Every certificate in a PEM file, in file order; at least one.
-    static func load(_ path: String, what: String) throws -> [OpaquePointer] {
+    static func load(_ path: String, what: String) throws -> [OpenSSLCertificate] {
         let bytes = try PEMFile.read(path, what: what)
+        return try parse(bytes, origin: path, what: what)
+    }
+
+    /// Every certificate in PEM text, in order; at least one. `origin` names the text in errors.
+    static func parse(_ bytes: [UInt8], origin: String, what: String) throws -> [OpenSSLCertificate] {
         guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw TLSConfigurationError(.malformedPEM, path: path, message: "cannot buffer \(what) \(path)")
+            throw TLSConfigurationError(.malformedPEM, path: origin, message: "cannot buffer \(what) \(origin)")
         }
         defer { BIO_free(bio) }
-        var certificates: [OpaquePointer] = []
+        var certificates: [OpenSSLCertificate] = []
         _ = OpenSSLErrorQueue.drain()
         while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
-            certificates.append(certificate)
+            certificates.append(OpenSSLCertificate(taking: certificate))
         }
         // Reading stops with "no start line" at the end of the file; anything else is a broken object.
         let endOfFile = ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE
         let reason = OpenSSLErrorQueue.drainedReason(fallback: "no PEM certificate found")
         if certificates.isEmpty || !endOfFile {
-            certificates.forEach { X509_free($0) }
-            let detail = certificates.isEmpty ? "holds no PEM certificate" : "has a malformed certificate"
-            throw TLSConfigurationError(.malformedPEM, path: path, message: "\(what) \(path) \(detail) (\(reason))")
+            let detail = certificates.isEmpty
+                ? "holds no PEM certificate"
+                : "has a malformed certificate after certificate \(certificates.count)"
+            throw TLSConfigurationError(.malformedPEM, path: origin, message: "\(what) \(origin) \(detail) (\(reason))")
         }
         return certificates
-    }
-
-    /// The subject name in OpenSSL's one-line form.
-    static func subject(of certificate: OpaquePointer) -> String {
-        guard let name = X509_get_subject_name(certificate),
-              let text = X509_NAME_oneline(name, nil, 0) else { return "" }
-        defer { CRYPTO_free(text, #fileID, #line) }
-        return String(cString: text)
     }
 }
 
 /// A PEM private key, decrypted with a passphrase when it is encrypted.
 enum PEMPrivateKey {
-    static func load(_ path: String, passphrase: String?) throws -> OpaquePointer {
-        let bytes = try PEMFile.read(path, what: "private key file")
+    static func load(_ path: String, passphrase: String?) throws -> OpenSSLPrivateKey {
+        var bytes = try PEMFile.read(path, what: "private key file")
+        // The key's bytes are wiped once OpenSSL has parsed them.
+        defer { for index in bytes.indices { bytes[index] = 0 } }
         guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
             throw TLSConfigurationError(.malformedPEM, path: path, message: "cannot buffer private key file \(path)")
         }
@@ -68,8 +68,7 @@ enum PEMPrivateKey {
             PEM_read_bio_PrivateKey(bio, nil, callback, UnsafeMutableRawPointer(secretBuffer.baseAddress))
         }
         guard let key else {
-            let text = String(decoding: bytes, as: UTF8.self)
-            let encrypted = text.contains("ENCRYPTED")
+            let encrypted = Self.contains(bytes, "ENCRYPTED")
             let reason = OpenSSLErrorQueue.drainedReason(fallback: "no PEM private key found")
             if encrypted {
                 let what = passphrase == nil ? "no passphrase was given" : "the passphrase is wrong"
@@ -79,6 +78,15 @@ enum PEMPrivateKey {
             throw TLSConfigurationError(
                 .malformedPEM, path: path, message: "private key file \(path) holds no usable PEM private key (\(reason))")
         }
-        return key
+        return OpenSSLPrivateKey(taking: key)
+    }
+
+    private static func contains(_ bytes: [UInt8], _ word: String) -> Bool {
+        let needle = Array(word.utf8)
+        guard bytes.count >= needle.count else { return false }
+        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
     }
 }

@@ -1,66 +1,47 @@
-internal import COpenSSL
-
-/// A server-side TLS context: the certificate chain and private key a listener presents.
+/// A server-side TLS context: the certificate chain and private key a listener presents, the CAs
+/// it checks client certificates against, and its protocol and cipher settings.
 ///
-/// Built once from PEM files and never changed afterwards, so one context is shared by every
-/// connection. The certificate chain file holds the leaf certificate first, then any intermediates;
-/// the key file holds the matching private key (PKCS#8 or traditional, optionally encrypted with
-/// `passphrase`). Loading checks that the key belongs to the certificate.
+/// Built once from a ``TLSConfiguration`` and never changed afterwards, so one context is shared
+/// by every connection (and every thread). Loading checks every file: the certificate chain (leaf
+/// first, then intermediates), the key (PKCS#8 or traditional, optionally encrypted), that the key
+/// belongs to the certificate, that the certificate is within its validity period and strong
+/// enough for the security level, and the CA file and directory.
 ///
 /// ```swift
-/// let context = try TLSServerContext(
+/// let context = try TLSServerContext(configuration: .server(
 ///     certificateChainFile: "/etc/mail/certs/sendmail.crt",
-///     privateKeyFile: "/etc/mail/certs/sendmail.key")
+///     privateKeyFile: "/etc/mail/certs/sendmail.key"))
 /// ```
-public final class TLSServerContext: @unchecked Sendable {
-    // Immutable after init; OpenSSL allows an SSL_CTX to be shared across threads once configured.
-    let context: OpaquePointer
+///
+/// Connections use it through ``TLSHandler/init(serverContext:handshakePromise:)`` (implicit TLS,
+/// RFC 8314 §3.3) or ``STARTTLS/acceptUpgrade(on:inbound:reply:context:)`` (RFC 3207).
+public final class TLSServerContext: Sendable {
+    let openSSL: OpenSSLContext
+    /// The configuration the context was loaded from.
+    public let configuration: TLSConfiguration
 
     /// The subject of the leaf certificate, in OpenSSL's one-line form (`/CN=mx.example.test`).
-    public let certificateSubject: String
+    public var certificateSubject: String { openSSL.certificateSubject ?? "" }
 
-    /// Loads the certificate chain and private key.
+    /// When the leaf certificate expires, as OpenSSL prints it (`Nov 21 05:00:23 2031 GMT`).
+    public var certificateExpiry: String { openSSL.certificateNotAfter ?? "" }
+
+    /// Loads `configuration`, which must name a certificate chain and a private key.
     ///
-    /// - Throws: ``TLSConfigurationError`` naming the file when a file cannot be read, holds no
-    ///   valid PEM object, the key is encrypted and `passphrase` is missing or wrong, or the key does
-    ///   not match the certificate.
-    public init(certificateChainFile: String, privateKeyFile: String, passphrase: String? = nil) throws {
-        _ = OpenSSLErrorQueue.drain()
-        guard let context = SSL_CTX_new(TLS_server_method()) else {
-            throw TLSConfigurationError(
-                .rejectedSetting, path: nil,
-                message: "cannot create a TLS context: \(OpenSSLErrorQueue.drainedReason(fallback: "out of memory"))")
-        }
-        self.context = context
-        // From here on deinit frees the context if a later step throws.
-
-        let chain = try PEMCertificates.load(certificateChainFile, what: "certificate file")
-        defer { chain.forEach { X509_free($0) } }
-        let key = try PEMPrivateKey.load(privateKeyFile, passphrase: passphrase)
-        defer { EVP_PKEY_free(key) }
-
-        guard SSL_CTX_use_certificate(context, chain[0]) == 1 else {
-            throw TLSConfigurationError(
-                .malformedPEM, path: certificateChainFile,
-                message: "certificate in \(certificateChainFile) is not usable: \(OpenSSLErrorQueue.drainedReason(fallback: "rejected by OpenSSL"))")
-        }
-        for intermediate in chain.dropFirst() {
-            guard swiftmta_SSL_CTX_add1_chain_cert(context, intermediate) == 1 else {
-                throw TLSConfigurationError(
-                    .malformedPEM, path: certificateChainFile,
-                    message: "intermediate certificate in \(certificateChainFile) is not usable: \(OpenSSLErrorQueue.drainedReason(fallback: "rejected by OpenSSL"))")
-            }
-        }
-        guard SSL_CTX_use_PrivateKey(context, key) == 1, SSL_CTX_check_private_key(context) == 1 else {
-            _ = OpenSSLErrorQueue.drain()
-            throw TLSConfigurationError(
-                .keyMismatch, path: privateKeyFile,
-                message: "private key \(privateKeyFile) does not match the certificate in \(certificateChainFile)")
-        }
-        self.certificateSubject = PEMCertificates.subject(of: chain[0])
+    /// - Throws: ``TLSConfigurationError`` naming the file or setting: a file that cannot be read
+    ///   or holds no valid PEM object, an encrypted key with a missing or wrong passphrase, a key
+    ///   that does not match the certificate, an expired or not yet valid certificate, a key too
+    ///   weak for the security level, a cipher list or protocol version OpenSSL refuses.
+    public init(configuration: TLSConfiguration) throws {
+        self.openSSL = try OpenSSLContext(configuration: configuration, side: .server)
+        self.configuration = configuration
     }
 
-    deinit {
-        SSL_CTX_free(context)
+    /// Loads a certificate chain and private key with every other setting at its default.
+    ///
+    /// - Throws: ``TLSConfigurationError`` as ``init(configuration:)`` does.
+    public convenience init(certificateChainFile: String, privateKeyFile: String, passphrase: String? = nil) throws {
+        try self.init(configuration: .server(
+            certificateChainFile: certificateChainFile, privateKeyFile: privateKeyFile, passphrase: passphrase))
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A long-running program a test talks to (`openssl s_server`, for example), started under a
+/// small shell watchdog that kills it when the test process goes away, so that a crashed test
+/// leaves nothing running. Its standard output and error go to a file read by ``output()``.
+public final class BackgroundProcess: @unchecked Sendable {
+    private let process: Process
+    private let directory: TemporaryDirectory
+    private let outputFile: String
+    private let pidFile: String
+
+    /// Starts `executable` with `arguments` in the background, in `directory` when one is given.
+    public init(_ executable: String, _ arguments: [String], directory workingDirectory: String? = nil) throws {
+        guard let path = ExternalTool.find(executable) else {
+            throw TestSupportError("\(executable) is not installed (run scripts/bootstrap)")
+        }
+        directory = try TemporaryDirectory(prefix: "swiftmta-background")
+        outputFile = directory.file("output")
+        pidFile = directory.file("pid")
+        let quoted = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // Standard input is /dev/null: use modes that do not read commands from it (s_server -rev, -www).
+        process.arguments = ["-c", """
+            \(quoted.joined(separator: " ")) </dev/null >'\(outputFile)' 2>&1 &
+            child=$!
+            echo $child >'\(pidFile)'
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
+            kill -9 $child 2>/dev/null
+            """]
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// What the program printed so far.
+    public func output() -> String {
+        (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Stops the program with SIGKILL (SIGTERM may be blocked in children of Swift concurrency's
+    /// threads) and waits for the watchdog.
+    public func stop() {
+        guard process.isRunning else { return }
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    deinit {
+        stop()
+    }
+}
