@@ -145,6 +145,12 @@ let package = Package(
             dependencies: ["MailMapsLDAP", "MailMaps", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        // `swiftmta makemap` and `swiftmta map`, run as the built program.
+        .testTarget(
+            name: "MailMapsCommandLineTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MailServerTests",
             dependencies: [
