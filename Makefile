@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean
+.PHONY: run test build bootstrap clean bench-maps
 
 bootstrap:
 	@scripts/bootstrap
@@ -28,6 +28,11 @@ test: bootstrap
 	$(SWIFT) build --build-tests 2>&1 | tee $(BUILD_LOG)
 	@scripts/check-warnings $(BUILD_LOG)
 	$(SWIFT) test --skip-build
+
+## make bench-maps: Berkeley DB and LDAP lookups per second through MailMaps, beside the C library.
+bench-maps: bootstrap
+	$(SWIFT) build -c release --product MailMapsBench
+	$(SWIFT) run -c release --skip-build MailMapsBench
 
 clean:
 	rm -rf .build

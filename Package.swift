@@ -125,6 +125,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmarks (`make bench-maps`): MailMaps side by side with the C libraries.
+        .executableTarget(
+            name: "MailMapsBench",
+            dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
+            path: "Benchmarks/MailMapsBench",
+            swiftSettings: swiftSettings
+        ),
+
         // Tests (swift-testing). TestSupport starts the real peers tests talk to.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "TestSupport"], swiftSettings: swiftSettings),

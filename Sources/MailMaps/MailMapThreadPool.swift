@@ -57,7 +57,7 @@ public final class MailMapThreadPool: @unchecked Sendable {
         _ body: @escaping @Sendable () throws(Failure) -> T
     ) async throws(Failure) -> T {
         if isCurrentThreadInPool { return try body() }
-        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
+        let result: Result<T, Failure> = await withUnsafeContinuation { continuation in
             submit(.closure { continuation.resume(returning: Result(catching: body)) })
         }
         return try result.get()
