@@ -49,6 +49,7 @@ public final class BerkeleyDBMap: ListableMailMap {
         case withoutNUL
     }
 
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// The file.
     public let path: String
@@ -101,6 +102,7 @@ public final class BerkeleyDBMap: ListableMailMap {
         }
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         if threadPool.isCurrentThreadInPool { return try value(forKey: key) }
         return try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
@@ -118,6 +120,7 @@ public final class BerkeleyDBMap: ListableMailMap {
         }
     }
 
+    /// Every entry (see ``ListableMailMap/entries()``).
     public func entries() async throws(MailMapError) -> [MailMapEntry] {
         try await threadPool.run { () throws(MailMapError) -> [MailMapEntry] in
             try self.state.withLock { (state) throws(MailMapError) -> [MailMapEntry] in

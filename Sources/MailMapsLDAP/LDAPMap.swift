@@ -33,6 +33,7 @@ import Synchronization
 /// Lookups run on the thread pool over a few reused connections (``Configuration/connections``),
 /// each of which binds once and reconnects, and binds again, when the server went away.
 public final class LDAPMap: MailMap {
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// What is searched, where, and how.
     public let configuration: Configuration
@@ -96,6 +97,7 @@ public final class LDAPMap: MailMap {
         return values.joined(separator: delimiter)
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
     }
