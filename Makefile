@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean bench-maps
+.PHONY: run test build bootstrap clean bench-maps fuzz-maps
 
 bootstrap:
 	@scripts/bootstrap
@@ -33,6 +33,19 @@ test: bootstrap
 bench-maps: bootstrap
 	$(SWIFT) build -c release --product MailMapsBench
 	$(SWIFT) run -c release --skip-build MailMapsBench
+
+## make fuzz-maps: libFuzzer over MailMaps' parsers (text maps, specs, inline lists, keys, DNS
+## answers). FUZZ_SECONDS=60 by default; crashes are kept in fuzz-artifacts/.
+FUZZ_SECONDS ?= 60
+fuzz-maps: bootstrap
+	@mkdir -p .build/fuzz/corpus-maps fuzz-artifacts/maps
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
+	  -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
+	  -module-name MailMaps -package-name swiftmta -I Sources/CResolver \
+	  Sources/MailMaps/*.swift Tests/MailMapsFuzz/MailMapsFuzz.swift -lresolv -o .build/fuzz/mailmaps 2>&1 \
+	  | grep -v "Cannot export local symbol" || true
+	.build/fuzz/mailmaps -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	  -artifact_prefix=fuzz-artifacts/maps/ .build/fuzz/corpus-maps 2>&1 | tail -20
 
 clean:
 	rm -rf .build
