@@ -15,14 +15,15 @@ public final class DnsmasqServer: @unchecked Sendable {
     /// Starts dnsmasq with `records`: dnsmasq options such as `--mx-host=example.test,mx1.example.test,10`,
     /// `--host-record=mx1.example.test,192.0.2.1`, `--txt-record=…`, `--dns-rr=name,52,hex`, and
     /// `--local=/example.test/` for the zones whose other names do not exist.
-    public init(records: [String]) throws {
+    /// With `alsoIPv6`, dnsmasq listens on `::1` too (same port).
+    public init(records: [String], alsoIPv6: Bool = false) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-dnsmasq")
         port = try LoopbackPort.free()
         arguments = [
             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
             "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--pid-file=",
             "--user=\(Self.unprivilegedUser)", "--log-facility=\(directory.file("dnsmasq.log"))",
-        ] + records
+        ] + (alsoIPv6 ? ["--listen-address=::1"] : []) + records
         try start()
     }
 
