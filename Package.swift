@@ -144,6 +144,12 @@ let package = Package(
             path: "Benchmarks/MailTLSBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailMapsBench",
+            dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
+            path: "Benchmarks/MailMapsBench",
+            swiftSettings: swiftSettings
+        ),
 
         // Tests (swift-testing). TestSupport starts the real peers tests talk to.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
@@ -174,6 +180,12 @@ let package = Package(
         .testTarget(
             name: "MailMapsLDAPTests",
             dependencies: ["MailMapsLDAP", "MailMaps", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // `swiftmta makemap` and `swiftmta map`, run as the built program.
+        .testTarget(
+            name: "MailMapsCommandLineTests",
+            dependencies: ["TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

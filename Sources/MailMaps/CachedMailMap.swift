@@ -22,6 +22,7 @@ public struct CachedMailMap: MailMap {
         self.negativeTTL = negativeTTL ?? ttl
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         switch cache.answer(for: key) {
         case .found(let value): return value

@@ -30,6 +30,7 @@ public struct DNSMap: MailMap {
         case dnsbl = "DNSBL"
     }
 
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// What is asked for.
     public let recordType: RecordType
@@ -76,6 +77,7 @@ public struct DNSMap: MailMap {
                       resolver: resolver, spec: spec.description)
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         let values: [String]
         do {

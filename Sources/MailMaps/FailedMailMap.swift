@@ -3,6 +3,7 @@
 /// of stopping (Postfix's "table that fails every lookup"); see
 /// ``MailMapRegistry/openOrFailing(_:)``.
 public struct FailedMailMap: MailMap {
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// Why the map could not be opened.
     public let error: MailMapError
@@ -13,6 +14,7 @@ public struct FailedMailMap: MailMap {
         self.error = error
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         throw error
     }

@@ -2,6 +2,7 @@
 /// around an entry whose value holds commas or white space: `inline:{ { key = text, with comma } }`
 /// (Postfix's `inline:` syntax).
 public struct InlineMap: ListableMailMap {
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// Case folding of keys.
     public let options: MailMapOptions
@@ -40,10 +41,12 @@ public struct InlineMap: ListableMailMap {
         self.ordered = ordered
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         table[options.fold(key)]
     }
 
+    /// Every entry (see ``ListableMailMap/entries()``).
     public func entries() async throws(MailMapError) -> [MailMapEntry] {
         ordered
     }

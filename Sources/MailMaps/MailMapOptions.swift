@@ -47,7 +47,9 @@ public struct MailMapOptions: Hashable, Sendable {
     /// Sendmail's makemap and of Postfix's lowercase(), so that keys of maps they built match.
     public static func asciiLowercased(_ text: String) -> String {
         let utf8 = text.utf8
-        guard utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return text }
+        let isUpper: (UInt8) -> Bool = { $0 &- UInt8(ascii: "A") < 26 }
+        let hasUpper = utf8.withContiguousStorageIfAvailable { $0.contains(where: isUpper) } ?? utf8.contains(where: isUpper)
+        guard hasUpper else { return text }
         return String(unsafeUninitializedCapacity: utf8.count) { buffer in
             var count = 0
             for byte in utf8 {

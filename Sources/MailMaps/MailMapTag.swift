@@ -25,9 +25,12 @@ public struct MailMapTag: Hashable, Sendable, CustomStringConvertible {
         "\(name):\(key)"
     }
 
-    /// `Name:key` for each of `keys`, in order.
-    public func keys(_ keys: [String]) -> [String] {
-        keys.map { key($0) }
+    /// `Name:key` for each of `keys`, in order; with `includingUntagged`, each tagged key is
+    /// followed by the key itself, the order in which Sendmail's access rules try them
+    /// (`Connect:206.10.252.103`, `206.10.252.103`, `Connect:206.10.252`, `206.10.252`, …).
+    public func keys(_ keys: [String], includingUntagged: Bool = false) -> [String] {
+        guard includingUntagged else { return keys.map { key($0) } }
+        return keys.flatMap { [key($0), $0] }
     }
 
     /// `Name:`.

@@ -32,6 +32,13 @@ public struct MailMapTextParser: Sendable {
         public let value: String
         /// The line the entry starts on, from 1.
         public let line: Int
+
+        /// An entry of `key` and `value` from `line`, for maps written from elsewhere than a file.
+        public init(key: String, value: String, line: Int) {
+            self.key = key
+            self.value = value
+            self.line = line
+        }
     }
 
     /// What the lines hold.

@@ -57,14 +57,16 @@ public final class MailMapThreadPool: @unchecked Sendable {
         _ body: @escaping @Sendable () throws(Failure) -> T
     ) async throws(Failure) -> T {
         if isCurrentThreadInPool { return try body() }
-        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
-            submit(.closure { continuation.resume(returning: Result(catching: body)) })
+        let result: Result<T, Failure> = await withUnsafeContinuation { continuation in
+            let work: @Sendable () -> Void = { continuation.resume(returning: Result(catching: body)) }
+            // After shutdown nothing would run it: run it here rather than never.
+            if !submit(.closure(work)) { work() }
         }
         return try result.get()
     }
 
-    /// Stops the threads once the queued work is done. Work submitted afterwards never runs;
-    /// the shared pool is never shut down.
+    /// Stops the threads once the queued work is done. Work submitted afterwards runs on the
+    /// caller's thread; the shared pool is never shut down.
     public func shutdown() {
         lock.lock()
         stopping = true
@@ -72,8 +74,14 @@ public final class MailMapThreadPool: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func submit(_ work: Work) {
+    /// Queues `work`; `false` when the pool is shut down.
+    @discardableResult
+    private func submit(_ work: Work) -> Bool {
         lock.lock()
+        if stopping {
+            lock.unlock()
+            return false
+        }
         if !started {
             started = true
             for index in 0..<threadCount { startThread(index) }
@@ -81,6 +89,7 @@ public final class MailMapThreadPool: @unchecked Sendable {
         queue.append(work)
         lock.signal()
         lock.unlock()
+        return true
     }
 
     private func startThread(_ index: Int) {
@@ -137,7 +146,7 @@ public final class MailMapThreadPool: @unchecked Sendable {
     }
 
     fileprivate func enqueueJob(_ job: UnownedJob) {
-        submit(.job(job))
+        if !submit(.job(job)) { runJob(job) }
     }
 
     private static let threadKey: pthread_key_t = {

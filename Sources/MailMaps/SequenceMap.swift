@@ -2,6 +2,7 @@
 /// map class, Postfix's lists of tables). An error in one map stops the lookup with that error,
 /// as in Postfix's maps.c: a later map is never asked in place of a broken one.
 public struct SequenceMap: ListableMailMap {
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// The maps, in search order.
     public let maps: [any MailMap]
@@ -12,6 +13,7 @@ public struct SequenceMap: ListableMailMap {
         self.maps = maps
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         for map in maps {
             if let value = try await map.lookup(key) { return value }

@@ -12,6 +12,7 @@ import Synchronization
 ///
 /// When a key appears twice, the first entry wins, as with `makemap` and `postmap`.
 public final class TextMap: ListableMailMap {
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// The file.
     public let path: String
@@ -57,6 +58,7 @@ public final class TextMap: ListableMailMap {
         self.state = Mutex(State(contents: contents, stamp: stamp, lastCheck: .now))
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         if claimCheck() {
             await threadPool.run { self.reloadIfChanged() }
@@ -76,6 +78,7 @@ public final class TextMap: ListableMailMap {
         }
     }
 
+    /// Every entry (see ``ListableMailMap/entries()``).
     public func entries() async throws(MailMapError) -> [MailMapEntry] {
         if claimCheck() {
             await threadPool.run { self.reloadIfChanged() }

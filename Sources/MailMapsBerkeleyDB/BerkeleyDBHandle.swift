@@ -18,6 +18,8 @@ final class BerkeleyDBHandle {
     /// MF_TRY0NULL/MF_TRY1NULL and Postfix's DICT_FLAG_TRY0NULL/TRY1NULL learn it).
     private var triesWithoutNUL: Bool
     private var triesWithNUL: Bool
+    private var keyBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    private var keyCapacity = 256
 
     /// Opens `path` read-only as `format`.
     init(path: String, format: BerkeleyDBMap.Format, keys: BerkeleyDBMap.KeyConvention, spec: String) throws(MailMapError) {
@@ -47,25 +49,22 @@ final class BerkeleyDBHandle {
 
     /// The value stored for `key` (folded already), with a trailing NUL dropped, or `nil`.
     func value(forKey key: String) throws(MailMapError) -> String? {
-        var key = key
-        return try key.withUTF8 { bytes in
-            Result { () throws(MailMapError) -> String? in try value(forKeyBytes: UnsafeRawBufferPointer(bytes)) }
-        }.get()
-    }
-
-    private func value(forKeyBytes bytes: UnsafeRawBufferPointer) throws(MailMapError) -> String? {
-        if triesWithoutNUL, let value = try get(bytes) {
+        // The key's bytes go into a buffer kept for the purpose, with room for the NUL of the
+        // second form: no allocation and no closure per lookup.
+        let count = key.utf8.count
+        if count + 1 > keyCapacity {
+            keyBuffer.deallocate()
+            keyCapacity = max(count + 1, keyCapacity * 2)
+            keyBuffer = .allocate(capacity: keyCapacity)
+        }
+        _ = UnsafeMutableBufferPointer(start: keyBuffer, count: count).initialize(from: key.utf8)
+        if triesWithoutNUL, let value = try get(UnsafeRawBufferPointer(start: keyBuffer, count: count)) {
             if triesWithNUL { triesWithNUL = false }
             return value
         }
         guard triesWithNUL else { return nil }
-        let found = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 1) {
-            buffer -> Result<String?, MailMapError> in
-            _ = buffer.initialize(from: bytes)
-            buffer[bytes.count] = 0
-            return Result { () throws(MailMapError) -> String? in try get(UnsafeRawBufferPointer(buffer)) }
-        }
-        guard let value = try found.get() else { return nil }
+        keyBuffer[count] = 0
+        guard let value = try get(UnsafeRawBufferPointer(start: keyBuffer, count: count + 1)) else { return nil }
         if triesWithoutNUL { triesWithoutNUL = false }
         return value
     }
@@ -122,6 +121,7 @@ final class BerkeleyDBHandle {
 
     deinit {
         _ = swiftmta_db_close(db)
+        keyBuffer.deallocate()
     }
 }
 

@@ -43,7 +43,7 @@ final class BerkeleyDBLeaseReaper: Sendable {
                 entries.removeAll { $0.map == nil }
                 return entries.compactMap(\.map)
             }
-            let now = ContinuousClock.now
+            let now = LeaseClock.now
             for map in live { map.releaseExpiredLease(now: now) }
         }
     }

@@ -49,6 +49,7 @@ public final class BerkeleyDBMap: ListableMailMap {
         case withoutNUL
     }
 
+    /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// The file.
     public let path: String
@@ -82,7 +83,7 @@ public final class BerkeleyDBMap: ListableMailMap {
         self.lockTimeout = lockTimeout
         self.threadPool = threadPool
         var initial = LeaseState()
-        initial.renew(self.spec, path: path, format: format, options: options, keys: keys, lockTimeout: lockTimeout, now: .now)
+        initial.renew(self.spec, path: path, format: format, options: options, keys: keys, lockTimeout: lockTimeout, now: LeaseClock.now)
         if let failure = initial.failure { throw failure }
         self.state = Mutex(initial)
         BerkeleyDBLeaseReaper.shared.register(self)
@@ -96,23 +97,30 @@ public final class BerkeleyDBMap: ListableMailMap {
     public func value(forKey key: String) throws(MailMapError) -> String? {
         let folded = options.fold(key)
         return try state.withLock { (state) throws(MailMapError) -> String? in
-            try leased(&state).map { (handle) throws(MailMapError) -> String? in try handle.value(forKey: folded) } ?? nil
+            guard let handle = try leased(&state) else { return nil }
+            return try handle.value(forKey: folded)
         }
     }
 
+    /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
-        try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
+        if threadPool.isCurrentThreadInPool { return try value(forKey: key) }
+        return try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
     }
 
     /// Searches `keys` in one trip to the thread pool.
     public func search(_ keys: [String]) async -> MailMapSearch {
-        await threadPool.run {
-            MailMapSearch.collect(spec: self.spec, keys: keys) { (key) throws(MailMapError) -> String? in
-                try self.value(forKey: key)
-            }
+        if threadPool.isCurrentThreadInPool { return searchSynchronously(keys) }
+        return await threadPool.run { self.searchSynchronously(keys) }
+    }
+
+    private func searchSynchronously(_ keys: [String]) -> MailMapSearch {
+        MailMapSearch.collect(spec: spec, keys: keys) { (key) throws(MailMapError) -> String? in
+            try value(forKey: key)
         }
     }
 
+    /// Every entry (see ``ListableMailMap/entries()``).
     public func entries() async throws(MailMapError) -> [MailMapEntry] {
         try await threadPool.run { () throws(MailMapError) -> [MailMapEntry] in
             try self.state.withLock { (state) throws(MailMapError) -> [MailMapEntry] in
@@ -124,7 +132,7 @@ public final class BerkeleyDBMap: ListableMailMap {
     /// The handle to read through, renewing the lease first when it ran out; `nil` for an
     /// optional map whose file does not exist.
     private func leased(_ state: inout LeaseState) throws(MailMapError) -> BerkeleyDBHandle? {
-        let now = ContinuousClock.now
+        let now = LeaseClock.now
         if !state.isValid(at: now) {
             state.renew(spec, path: path, format: format, options: options, keys: keys, lockTimeout: lockTimeout, now: now)
         }
@@ -133,7 +141,7 @@ public final class BerkeleyDBMap: ListableMailMap {
     }
 
     /// Gives up the shared lock if no lookup renewed it in time; called by the reaper thread.
-    func releaseExpiredLease(now: ContinuousClock.Instant) {
+    func releaseExpiredLease(now: LeaseClock.Instant) {
         _ = state.withLockIfAvailable { state in
             state.releaseIfExpired(now: now)
         }
@@ -147,15 +155,15 @@ struct LeaseState: ~Copyable {
     var isLocked = false
     var stamp: FileStamp?
     var failure: MailMapError?
-    var expiry: ContinuousClock.Instant = .now
+    var expiry = LeaseClock.Instant(nanoseconds: 0)
 
     /// Whether lookups may go on without renewing: within the lease, holding the lock (or with
     /// nothing to lock: an optional map without its file, or a stored failure).
-    func isValid(at now: ContinuousClock.Instant) -> Bool {
+    func isValid(at now: LeaseClock.Instant) -> Bool {
         now < expiry && (isLocked || handle == nil)
     }
 
-    mutating func releaseIfExpired(now: ContinuousClock.Instant) {
+    mutating func releaseIfExpired(now: LeaseClock.Instant) {
         guard isLocked, now >= expiry else { return }
         _ = flock(lockDescriptor, LOCK_UN)
         isLocked = false
@@ -166,9 +174,9 @@ struct LeaseState: ~Copyable {
     /// until the next renewal.
     mutating func renew(
         _ spec: String, path: String, format: BerkeleyDBMap.Format, options: MailMapOptions,
-        keys: BerkeleyDBMap.KeyConvention, lockTimeout: Duration, now: ContinuousClock.Instant
+        keys: BerkeleyDBMap.KeyConvention, lockTimeout: Duration, now: LeaseClock.Instant
     ) {
-        expiry = now + options.reloadInterval
+        expiry = now.advanced(by: options.reloadInterval)
         if isLocked {
             _ = flock(lockDescriptor, LOCK_UN)
             isLocked = false
@@ -243,5 +251,31 @@ struct LeaseState: ~Copyable {
 
     deinit {
         if lockDescriptor >= 0 { close(lockDescriptor) }
+    }
+}
+
+/// The monotonic clock leases are measured with: `CLOCK_MONOTONIC_COARSE`, read in a few
+/// nanoseconds at every lookup, precise to a few milliseconds, which is plenty for a lease of a
+/// second.
+enum LeaseClock {
+    struct Instant: Comparable {
+        var nanoseconds: Int64
+
+        func advanced(by duration: Duration) -> Instant {
+            let (seconds, attoseconds) = duration.components
+            return Instant(nanoseconds: nanoseconds &+ seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000)
+        }
+
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+    }
+
+    static var now: Instant {
+        var time = timespec()
+        #if canImport(Darwin)
+        clock_gettime(CLOCK_MONOTONIC_RAW_APPROX, &time)
+        #else
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        #endif
+        return Instant(nanoseconds: Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec))
     }
 }

@@ -227,3 +227,39 @@ struct BerkeleyDBReloadTests {
         #expect(try await map.lookup("a.example") == "FIXED")
     }
 }
+
+@Suite("lookups run on the map's thread pool, not the caller's thread")
+struct BerkeleyDBPoolTests {
+    @Test("a lookup waits while the pool's only thread is busy, and answers once it is free")
+    func usesPool() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("access.db")
+        try MapTools.makemap("hash", text: "a.example OK\n", output: path)
+        let pool = MailMapThreadPool(threads: 1)
+        defer { pool.shutdown() }
+        let map = try BerkeleyDBMap(path: path, format: .hash, threadPool: pool)
+
+        let gate = DispatchSemaphore(value: 0)
+        let answered = AnsweredFlag()
+        let busy = Task { await pool.run { gate.wait() } }
+        try await Task.sleep(for: .milliseconds(100))
+        let lookup = Task {
+            let value = try await map.lookup("a.example")
+            answered.set()
+            return value
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!answered.isSet, "the lookup answered while the pool's only thread was busy")
+        gate.signal()
+        await busy.value
+        #expect(try await lookup.value == "OK")
+    }
+}
+
+/// Set once, read from any thread.
+private final class AnsweredFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}

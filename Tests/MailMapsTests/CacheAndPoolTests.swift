@@ -90,6 +90,14 @@ struct CacheAndPoolTests {
         #expect(error?.message == "failed on the pool")
     }
 
+    @Test("work given to a pool that was shut down still runs, on the caller's thread")
+    func afterShutdown() async {
+        let pool = MailMapThreadPool(threads: 1)
+        #expect(await pool.run { 1 } == 1)
+        pool.shutdown()
+        #expect(await pool.run { pool.isCurrentThreadInPool } == false)
+    }
+
     @Test("many concurrent calls all complete, with more callers than threads")
     func concurrency() async {
         let pool = MailMapThreadPool(threads: 2)

@@ -112,7 +112,7 @@ struct DNSTests {
     }
 }
 
-@Suite("DNS failures")
+@Suite("DNS: failures and nameserver settings")
 struct DNSFailureTests {
     @Test("a nameserver that never answers is an error naming it, after the timeout")
     func timeout() async throws {
@@ -134,6 +134,14 @@ struct DNSFailureTests {
         let blocklist = try await registry.open("dns:-R DNSBL -B zen.example")
         let mapError = await #expect(throws: MailMapError.self) { try await blocklist.lookup("192.0.2.99") }
         #expect(mapError?.message.hasPrefix("dns:-R DNSBL -B zen.example: ") == true, "\(String(describing: mapError))")
+    }
+
+    @Test("an IPv6 nameserver ([::1]:port)")
+    func ipv6Nameserver() async throws {
+        let server = try DnsmasqServer(records: ["--local=/example.test/", "--mx-host=example.test,mx1.example.test,10"], alsoIPv6: true)
+        let resolver = DNSResolver(configuration: .init(
+            nameservers: [try .init(parsing: "[::1]:\(server.port)")], timeout: .seconds(2), attempts: 1))
+        #expect(try await resolver.mx("example.test").records.map(\.exchange) == ["mx1.example.test"])
     }
 
     @Test("nameserver settings that do not parse are errors naming them", arguments: [

@@ -64,5 +64,7 @@ struct MailMapKeysTests {
         #expect(MailMapTag.to.description == "To:")
         #expect(MailMapTag.authInfo.key("mailserver.somedom.com") == "AuthInfo:mailserver.somedom.com")
         #expect(MailMapTag("Spam").key("abuse@") == "Spam:abuse@")
+        #expect(MailMapTag.connect.keys(MailMapKeys.addressAndNetworks("206.10.252.103"), includingUntagged: true).prefix(4)
+            == ["Connect:206.10.252.103", "206.10.252.103", "Connect:206.10.252", "206.10.252"])
     }
 }

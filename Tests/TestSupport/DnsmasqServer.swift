@@ -15,14 +15,15 @@ public final class DnsmasqServer: @unchecked Sendable {
     /// Starts dnsmasq with `records`: dnsmasq options such as `--mx-host=example.test,mx1.example.test,10`,
     /// `--host-record=mx1.example.test,192.0.2.1`, `--txt-record=…`, `--dns-rr=name,52,hex`, and
     /// `--local=/example.test/` for the zones whose other names do not exist.
-    public init(records: [String]) throws {
+    /// With `alsoIPv6`, dnsmasq listens on `::1` too (same port).
+    public init(records: [String], alsoIPv6: Bool = false) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-dnsmasq")
         port = try LoopbackPort.free()
         arguments = [
             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
             "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--pid-file=",
             "--user=\(Self.unprivilegedUser)", "--log-facility=\(directory.file("dnsmasq.log"))",
-        ] + records
+        ] + (alsoIPv6 ? ["--listen-address=::1"] : []) + records
         try start()
     }
 
@@ -77,38 +78,5 @@ public final class DnsmasqServer: @unchecked Sendable {
 
     deinit {
         stop()
-    }
-}
-
-/// A UDP and TCP port on loopback where nothing answers: queries sent there time out. The UDP
-/// socket is bound (so the kernel sends no ICMP "port unreachable") and never read.
-public final class SilentUDPPort: @unchecked Sendable {
-    public let port: Int
-    private let descriptor: Int32
-
-    public init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard descriptor >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        guard bound == 0 else {
-            close(descriptor)
-            throw TestSupportError("bind: \(String(cString: strerror(errno)))")
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        self.descriptor = descriptor
-        self.port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit {
-        close(descriptor)
     }
 }
