@@ -191,12 +191,7 @@ extension Router {
     /// Searches the access map for `keys`, each tagged then untagged; the first entry that is a
     /// verdict decides (`SKIP` ends the search without one).
     private func accessSearch(_ access: any MailMap, keys: [String], tag: MailMapTag, rejection: String, trace: inout [RoutingStep]) async throws(MailMapError) -> AccessVerdict? {
-        var candidates: [String] = []
-        for key in keys {
-            candidates.append(tag.key(key))
-            candidates.append(key)
-        }
-        var remaining = candidates[...]
+        var remaining = tag.keys(keys, includingUntagged: true)[...]
         while !remaining.isEmpty {
             let search = await access.search(Array(remaining))
             trace += search.probes.map(RoutingStep.lookup)
