@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A credential verifier over a text file of users, one per line:
 ///
 /// ```
@@ -37,7 +29,7 @@ public struct SASLPasswordFile: SASLCredentialVerifier, CustomStringConvertible 
     /// - Throws: ``SASLError/Kind/configuration`` naming the file (and line) when it cannot be
     ///   read or a line is malformed.
     public init(path: String) throws(SASLError) {
-        let text = try Self.readFile(path)
+        let text = try TextFile.read(path, limit: Self.maximumFileSize)
         try self.init(contents: text, path: path)
     }
 
@@ -120,30 +112,6 @@ public struct SASLPasswordFile: SASLCredentialVerifier, CustomStringConvertible 
         }
         return "\(user): \(items.joined(separator: " "))"
     }
-
-    private static func readFile(_ path: String) throws(SASLError) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw SASLError(.configuration, "\(path): cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SASLError(.configuration, "\(path): cannot read: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-            guard bytes.count <= maximumFileSize else {
-                throw SASLError(.configuration, "\(path): larger than \(maximumFileSize) octets")
-            }
-        }
-        guard Bytes.isValidUTF8(bytes) else { throw SASLError(.configuration, "\(path): not UTF-8 text") }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
 
 extension String {
@@ -152,10 +120,3 @@ extension String {
     }
 }
 
-#if canImport(Glibc)
-private let systemRead = Glibc.read
-#elseif canImport(Musl)
-private let systemRead = Musl.read
-#elseif canImport(Darwin)
-private let systemRead = Darwin.read
-#endif
