@@ -4,7 +4,9 @@
 /// The exchange: a challenge with the realm and a fresh nonce; the client's digest response,
 /// checked against the password from the store; the server's `rspauth` as a second challenge; the
 /// client's empty acknowledgement; success. The nonce count must be `00000001`, so a response
-/// captured from one exchange and replayed, or replayed with a higher count, fails.
+/// captured from one exchange and replayed, or replayed with a higher count, fails. A client's
+/// attempt at subsequent authentication (a response sent as initial response, as Cyrus SASL's
+/// client does for a server it authenticated to before) gets a fresh challenge instead (§2.2.2).
 ///
 /// The store must hand out the password itself (``SASLStoredCredential/password(_:)``).
 /// RFC 6331 moved DIGEST-MD5 to historic; it is here because Outlook set-ups and Sendmail's
@@ -60,10 +62,10 @@ public struct DigestMD5ServerMechanism: SASLServerMechanism {
     public mutating func start(initialResponse: [UInt8]?) async throws(SASLError) -> SASLServerStep {
         switch state {
         case .initial:
-            guard initialResponse == nil else {
-                state = .done
-                throw SASLError(.malformed, "DIGEST-MD5 takes no initial response", mechanism: .digestMD5)
-            }
+            // An initial response is a client's attempt at subsequent authentication (RFC 2831
+            // §2.2), which this server does not support: it answers with a fresh challenge and the
+            // exchange proceeds as an initial authentication (§2.2.2).
+            if let initialResponse { try exchange.accept(initialResponse) }
             state = .awaitingResponse
             var challenge = DigestMD5Directives()
             challenge.append("realm", quoted: Array(realm.utf8))

@@ -1,0 +1,100 @@
+import MailAuth
+import Testing
+
+/// MailAuth's native mechanisms against Cyrus SASL's (libsasl2 in this process, with its own
+/// plugins from libsasl2-modules), both ways.
+@Suite("Interop with Cyrus SASL")
+struct CyrusInteropTests {
+    static let mechanisms: [SASLMechanismName] = [.plain, .login, .cramMD5, .digestMD5, .scramSHA256, .scramSHA1]
+
+    static func nativeClient(_ mechanism: SASLMechanismName, user: String, password: String) -> any SASLClientMechanism {
+        let credentials = SASLClientCredentials(authenticationIdentity: user, password: SASLSecret(password))
+        switch mechanism {
+        case .plain: return PlainClientMechanism(credentials: credentials)
+        case .login: return LoginClientMechanism(credentials: credentials)
+        case .cramMD5: return CRAMMD5ClientMechanism(credentials: credentials)
+        case .digestMD5: return DigestMD5ClientMechanism(credentials: credentials, host: CyrusFixture.serverName)
+        case .scramSHA1: return SCRAMClientMechanism(hashFunction: .sha1, credentials: credentials)
+        default: return SCRAMClientMechanism(hashFunction: .sha256, credentials: credentials)
+        }
+    }
+
+    @Test("our client, Cyrus's server (sasldb2 from saslpasswd2)", arguments: mechanisms)
+    func nativeClientCyrusServer(mechanism: SASLMechanismName) async throws {
+        let fixture = try CyrusFixture()
+        let backend = try fixture.server()
+        #expect(backend.mechanisms.contains(mechanism))
+        for inline in [true, false] {
+            var server = try backend.makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
+            var client = Self.nativeClient(mechanism, user: "alice", password: "wonder land")
+            let outcome = try await SASLExchange.run(client: &client, server: &server, initialResponseInline: inline)
+            #expect(outcome.authorizationIdentity.hasPrefix("alice"))
+            #expect(outcome.mechanism == mechanism)
+        }
+        // The wrong password fails on Cyrus's side as wrong credentials.
+        var server = try backend.makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
+        var client = Self.nativeClient(mechanism, user: "alice", password: "wrong")
+        let error = await #expect(throws: SASLError.self) {
+            try await SASLExchange.run(client: &client, server: &server)
+        }
+        #expect(error?.kind == .authenticationFailed, "\(String(describing: error))")
+    }
+
+    @Test("Cyrus's client, our server (password file)", arguments: mechanisms)
+    func cyrusClientNativeServer(mechanism: SASLMechanismName) async throws {
+        let fixture = try CyrusFixture()
+        let backend = SASLNativeServer(verifier: try fixture.passwordFile(), serverName: CyrusFixture.serverName)
+        var server = try backend.makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
+        var client: any SASLClientMechanism = try CyrusSASLClientMechanism(
+            mechanism: mechanism,
+            credentials: SASLClientCredentials(authenticationIdentity: "bob", password: "b0b-secret"),
+            serverName: CyrusFixture.serverName)
+        let outcome = try await SASLExchange.run(client: &client, server: &server)
+        #expect(outcome.authenticationIdentity == "bob")
+        #expect(outcome.authorizationIdentity == "bob")
+
+        server = try backend.makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
+        client = try CyrusSASLClientMechanism(
+            mechanism: mechanism,
+            credentials: SASLClientCredentials(authenticationIdentity: "bob", password: "not bob's"),
+            serverName: CyrusFixture.serverName)
+        let error = await #expect(throws: SASLError.self) {
+            try await SASLExchange.run(client: &client, server: &server)
+        }
+        #expect(error?.kind == .authenticationFailed, "\(String(describing: error))")
+    }
+
+    @Test("Cyrus's client against Cyrus's server through the bridge (the reference exchange)", arguments: mechanisms)
+    func cyrusBothSides(mechanism: SASLMechanismName) async throws {
+        let fixture = try CyrusFixture()
+        var server = try fixture.server().makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
+        var client: any SASLClientMechanism = try CyrusSASLClientMechanism(
+            mechanism: mechanism,
+            credentials: SASLClientCredentials(authenticationIdentity: "alice", password: "wonder land"),
+            serverName: CyrusFixture.serverName)
+        let outcome = try await SASLExchange.run(client: &client, server: &server)
+        #expect(outcome.authorizationIdentity.hasPrefix("alice"))
+    }
+}
+
+extension CyrusInteropTests {
+    @Test("Cyrus's DIGEST-MD5 client tries subsequent authentication; our server answers with a fresh challenge")
+    func digestMD5Reauthentication() async throws {
+        let fixture = try CyrusFixture()
+        let backend = SASLNativeServer(verifier: try fixture.passwordFile(), serverName: CyrusFixture.serverName)
+        for attempt in 1...3 {
+            var server = try backend.makeMechanism(.digestMD5, context: SASLServerContext())
+            var client: any SASLClientMechanism = try CyrusSASLClientMechanism(
+                mechanism: .digestMD5,
+                credentials: SASLClientCredentials(authenticationIdentity: "alice", password: "wonder land"),
+                serverName: CyrusFixture.serverName)
+            var transcript = SASLExchange.Transcript()
+            let outcome = try await SASLExchange.run(client: &client, server: &server, transcript: &transcript)
+            #expect(outcome.authenticationIdentity == "alice", "attempt \(attempt)")
+            if attempt > 1 {
+                // libsasl2 caches the nonce per server and sends a response right away.
+                #expect(transcript.lines.first?.contains("nc=00000002") == true, "\(transcript.lines)")
+            }
+        }
+    }
+}
