@@ -159,8 +159,16 @@ final class CyrusSASLConnection: @unchecked Sendable {
 
     /// `sasl_checkpass`: `true` for the right password, `false` for a wrong one or an unknown user.
     func checkPassword(user: String, password: [UInt8]) throws(CyrusSASLError) -> Bool {
-        let code = Self.withInput(password) { pointer, length in
-            sasl_checkpass(connection, user, UInt32(user.utf8.count), pointer, length)
+        // libsasl2 measures the password with strlen on some paths: pass a NUL-terminated copy,
+        // overwritten afterwards.
+        var terminated = password + [0]
+        defer {
+            for index in terminated.indices { terminated[index] = 0 }
+        }
+        let code = terminated.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                sasl_checkpass(connection, user, UInt32(user.utf8.count), $0.baseAddress, UInt32(password.count))
+            }
         }
         switch code {
         case SASL_OK: return true

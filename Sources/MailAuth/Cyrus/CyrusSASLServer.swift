@@ -81,6 +81,8 @@ public struct CyrusSASLServer: SASLServerBackend, SASLCredentialVerifier {
 
     /// Checks a password with `sasl_checkpass` on MailAuth's own threads (it may block).
     public func verifyPassword(_ password: SASLSecret, for authenticationIdentity: String) async throws -> Bool {
+        // libsasl2 would cut a password at its first NUL.
+        guard !password.isEmpty, !password.bytes.contains(0) else { return false }
         let configuration = configuration
         let options = options
         return try await BlockingThreadPool.shared.run { () throws(CyrusSASLError) -> Bool in
