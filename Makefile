@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean
+.PHONY: run test build bootstrap clean bench-auth fuzz-auth
 
 bootstrap:
 	@scripts/bootstrap
@@ -31,3 +31,18 @@ test: bootstrap
 
 clean:
 	rm -rf .build
+
+## make bench-auth: MailAuth's mechanisms against Cyrus SASL (libsasl2), exchanges per second and ratio.
+bench-auth: bootstrap
+	$(SWIFT) run -c release MailAuthBenchmark
+
+## make fuzz-auth: libFuzzer over MailAuth's parsers (FUZZ_SECONDS, default 60).
+FUZZ_SECONDS ?= 60
+MAILAUTH_PARSERS := Sources/MailAuth/Mechanisms/DigestMD5Directives.swift \
+	Sources/MailAuth/Mechanisms/SCRAMAttributes.swift Sources/MailAuth/Internal/Base64.swift \
+	Sources/MailAuth/Internal/Bytes.swift
+fuzz-auth:
+	@mkdir -p .build/fuzz/mailauth-corpus
+	swiftc -sanitize=fuzzer,address -parse-as-library -module-name MailAuthFuzz $(MAILAUTH_PARSERS) \
+		Benchmarks/MailAuthFuzz/FuzzParsers.swift -o .build/fuzz/mailauth-parsers 2>&1 | grep -v "Cannot export local symbol" || true
+	.build/fuzz/mailauth-parsers -max_total_time=$(FUZZ_SECONDS) -max_len=4096 .build/fuzz/mailauth-corpus

@@ -128,6 +128,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmarks: executables run by `make bench-…`, each against a peer in the same run.
+        .executableTarget(
+            name: "MailAuthBenchmark",
+            dependencies: ["MailAuth"],
+            path: "Benchmarks/MailAuthBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
         // Tests (swift-testing). TestSupport starts the real peers tests talk to.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "TestSupport"], swiftSettings: swiftSettings),
