@@ -8,7 +8,7 @@ import Testing
 struct CyrusBridgeTests {
     @Test("right password through sasldb2: PLAIN run by libsasl2")
     func rightPassword() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         var mechanism = try fixture.server().makeMechanism(.plain, context: SASLServerContext(isSecure: true))
         guard case .success(let outcome, nil) = try await mechanism.start(initialResponse: Array("\0alice\0wonder land".utf8)) else {
             Issue.record("alice was not authenticated")
@@ -20,7 +20,7 @@ struct CyrusBridgeTests {
 
     @Test("wrong password and unknown user through sasldb2: authentication failed")
     func wrongPassword() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let server = try fixture.server()
         for message in ["\0alice\0wonderland", "\0mallory\0wonder land"] {
             var mechanism = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
@@ -50,7 +50,7 @@ struct CyrusBridgeTests {
 
     @Test("a sasldb2 removed after start-up fails as a temporary failure or a refusal, never a success")
     func removedFile() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let server = try fixture.server()
         try FileManager.default.removeItem(atPath: fixture.sasldbPath)
         var mechanism = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
@@ -61,8 +61,8 @@ struct CyrusBridgeTests {
     }
 
     @Test("mech_list limits what libsasl2 offers")
-    func mechanismList() throws {
-        let fixture = try CyrusFixture()
+    func mechanismList() async throws {
+        let fixture = try await CyrusFixture.make()
         let server = try fixture.server(mechanisms: [.cramMD5, .digestMD5])
         #expect(Set(server.mechanisms) == [.cramMD5, .digestMD5])
         #expect(throws: SASLError.self) {
@@ -72,7 +72,7 @@ struct CyrusBridgeTests {
 
     @Test("the bridge as a credential verifier: sasl_checkpass behind native PLAIN and LOGIN")
     func checkpassVerifier() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let native = SASLNativeServer(verifier: try fixture.server(), serverName: CyrusFixture.serverName)
         var login = try native.makeMechanism(.login, context: SASLServerContext(isSecure: true))
         var client: any SASLClientMechanism = LoginClientMechanism(
@@ -96,7 +96,7 @@ struct CyrusBridgeTests {
 
     @Test("an application file (/etc/sasl2/Sendmail.conf style) is read into the options")
     func applicationFile() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let file = try fixture.directory.write(
             "Sendmail.conf", "# the seed's set-up\npwcheck_method: auxprop\nmech_list: PLAIN LOGIN\nsasldb_path: \(fixture.sasldbPath)\n")
         var configuration = CyrusSASLServer.Configuration(serverName: CyrusFixture.serverName, sasldbPath: "/nonexistent")
@@ -113,7 +113,7 @@ struct CyrusBridgeTests {
 
     @Test("many exchanges at once run on the bridge's own threads and all finish")
     func concurrentExchanges() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let server = try fixture.server()
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<24 {

@@ -21,7 +21,7 @@ struct CyrusInteropTests {
 
     @Test("our client, Cyrus's server (sasldb2 from saslpasswd2)", arguments: mechanisms)
     func nativeClientCyrusServer(mechanism: SASLMechanismName) async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let backend = try fixture.server()
         #expect(backend.mechanisms.contains(mechanism))
         for inline in [true, false] {
@@ -42,7 +42,7 @@ struct CyrusInteropTests {
 
     @Test("Cyrus's client, our server (password file)", arguments: mechanisms)
     func cyrusClientNativeServer(mechanism: SASLMechanismName) async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let backend = SASLNativeServer(verifier: try fixture.passwordFile(), serverName: CyrusFixture.serverName)
         var server = try backend.makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
         var client: any SASLClientMechanism = try CyrusSASLClientMechanism(
@@ -66,7 +66,7 @@ struct CyrusInteropTests {
 
     @Test("Cyrus's client against Cyrus's server through the bridge (the reference exchange)", arguments: mechanisms)
     func cyrusBothSides(mechanism: SASLMechanismName) async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         var server = try fixture.server().makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
         var client: any SASLClientMechanism = try CyrusSASLClientMechanism(
             mechanism: mechanism,
@@ -80,7 +80,7 @@ struct CyrusInteropTests {
 extension CyrusInteropTests {
     @Test("Cyrus's DIGEST-MD5 client tries subsequent authentication; our server answers with a fresh challenge")
     func digestMD5Reauthentication() async throws {
-        let fixture = try CyrusFixture()
+        let fixture = try await CyrusFixture.make()
         let backend = SASLNativeServer(verifier: try fixture.passwordFile(), serverName: CyrusFixture.serverName)
         for attempt in 1...3 {
             var server = try backend.makeMechanism(.digestMD5, context: SASLServerContext())

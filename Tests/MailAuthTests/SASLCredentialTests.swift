@@ -6,7 +6,7 @@ import Testing
 @Suite("Credential files and secrets")
 struct SASLCredentialTests {
     @Test("a SCRAM verifier from SwiftMTA matches one computed by Python's hashlib (RFC 5802 §3)")
-    func scramVerifierAgainstPython() throws {
+    func scramVerifierAgainstPython() async throws {
         let salt = Array("0123456789abcdef".utf8)
         let verifier = try SCRAMVerifier(password: "correct horse", hashFunction: .sha256, iterations: 4096, salt: salt)
         let script = """
@@ -17,7 +17,7 @@ struct SASLCredentialTests {
             b = lambda x: base64.b64encode(x).decode()
             print('SCRAM-SHA-256$4096:%s$%s:%s' % (b(b'0123456789abcdef'), b(hashlib.sha256(client).digest()), b(server)))
             """
-        let output = try ExternalTool.runChecked("python3", ["-c", script])
+        let output = try await ExternalTool.runChecked("python3", ["-c", script])
         #expect(verifier.encoded == output.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))
         // And the text form parses back to the same keys.
         let parsed = try SCRAMVerifier(parsing: verifier.encoded)

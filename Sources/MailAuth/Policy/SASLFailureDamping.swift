@@ -7,7 +7,7 @@
 ///
 /// The delay after the n-th consecutive failure is `initialDelay × growth^(n−1)`, capped at
 /// `maximumDelay`. A client's count is forgotten after `forgetAfter` without failures, or at its
-/// next success. At most `maximumClients` are tracked; beyond that the stalest record is dropped,
+/// next success. At most `maximumClients` are tracked; beyond that the stalest records are dropped,
 /// so memory stays bounded under a distributed attack.
 public struct SASLFailureDamping: Sendable {
     /// The schedule.
@@ -91,12 +91,14 @@ public struct SASLFailureDamping: Sendable {
         now - record.last > configuration.forgetAfter
     }
 
+    /// Makes room: drops stale records, and if that is not enough the stalest tenth, so that the
+    /// cost of a sort is shared by the many insertions that follow it.
     private mutating func evict(now: ContinuousClock.Instant) {
         records = records.filter { !isStale($0.value, now: now) }
-        while records.count >= configuration.maximumClients,
-            let stalest = records.min(by: { $0.value.last < $1.value.last })
-        {
-            records[stalest.key] = nil
+        guard records.count >= configuration.maximumClients else { return }
+        let excess = records.count - configuration.maximumClients + 1 + configuration.maximumClients / 10
+        for (client, _) in records.sorted(by: { $0.value.last < $1.value.last }).prefix(excess) {
+            records[client] = nil
         }
     }
 }
