@@ -40,8 +40,8 @@ public struct CyrusSASLClientMechanism: SASLClientMechanism {
             switch connection.clientStart(mechanism: name.rawValue) {
             case .continuing(let output):
                 state = .running
-                // libsasl2 gives no output when the mechanism waits for the server's challenge.
-                return output.isEmpty && !Self.clientFirst.contains(name) ? nil : output
+                // libsasl2 gives no buffer when the mechanism waits for the server's challenge.
+                return output
             case .complete(let output):
                 state = .complete
                 return output ?? []
@@ -61,7 +61,7 @@ public struct CyrusSASLClientMechanism: SASLClientMechanism {
             switch connection.clientStep(challenge) {
             case .continuing(let output):
                 state = .running
-                return output
+                return output ?? []
             case .complete(let output):
                 state = .complete
                 return output ?? []
@@ -96,11 +96,6 @@ public struct CyrusSASLClientMechanism: SASLClientMechanism {
             throw SASLError(.serverAuthenticationFailed, "the server reported success too early", mechanism: name)
         }
     }
-
-    /// Mechanisms whose first message is the client's, even when empty.
-    private static let clientFirst: Set<SASLMechanismName> = [
-        .plain, .external, .scramSHA1, .scramSHA256, .scramSHA1Plus, .scramSHA256Plus,
-    ]
 }
 
 extension SASLError {

@@ -18,7 +18,9 @@ final class CyrusSASLConnection: @unchecked Sendable {
     /// What a start or step call returned.
     enum Outcome {
         case complete(output: [UInt8]?)
-        case continuing(output: [UInt8])
+        /// `output` is `nil` when libsasl2 gave no buffer (a client mechanism that waits for the
+        /// server's first challenge), and empty when it gave an empty one.
+        case continuing(output: [UInt8]?)
         case failed(CyrusSASLError)
     }
 
@@ -190,7 +192,7 @@ final class CyrusSASLConnection: @unchecked Sendable {
         }
         switch code {
         case SASL_OK: return .complete(output: bytes)
-        case SASL_CONTINUE: return .continuing(output: bytes ?? [])
+        case SASL_CONTINUE: return .continuing(output: bytes)
         default: return .failed(CyrusSASLError(code: code, operation: operation))
         }
     }

@@ -73,7 +73,7 @@ public struct CyrusSASLServerMechanism: SASLServerMechanism {
         switch outcome {
         case .continuing(let output):
             state = .running
-            return .challenge(output)
+            return .challenge(output ?? [])
         case .complete(let output):
             state = .done
             let authorization = connection.stringProperty(SASL_USERNAME) ?? ""
