@@ -1,4 +1,5 @@
 import MailAuth
+import TestSupport
 import Testing
 
 /// MailAuth's native mechanisms against Cyrus SASL's (libsasl2 in this process, with its own
@@ -96,5 +97,21 @@ extension CyrusInteropTests {
                 #expect(transcript.lines.first?.contains("nc=00000002") == true, "\(transcript.lines)")
             }
         }
+    }
+}
+
+extension CyrusInteropTests {
+    @Test("our client against Cyrus's sasl-sample-server program", arguments: mechanisms)
+    func sampleServer(mechanism: SASLMechanismName) async throws {
+        let fixture = try await CyrusFixture.make()
+        let good = Self.nativeClient(mechanism, user: "alice", password: "wonder land")
+        let outcome = try await offThread { try CyrusSampleServer.run(mechanism: mechanism, client: good, fixture: fixture) }
+        #expect(outcome.succeeded, "\(outcome.output)")
+        #expect(outcome.userName?.hasPrefix("alice") == true, "\(outcome.output)")
+        #expect(outcome.output.contains("Forcing use of mechanism \(mechanism)"), "\(outcome.output)")
+
+        let bad = Self.nativeClient(mechanism, user: "alice", password: "wonderland")
+        let refused = try await offThread { try CyrusSampleServer.run(mechanism: mechanism, client: bad, fixture: fixture) }
+        #expect(!refused.succeeded, "\(refused.output)")
     }
 }
