@@ -134,3 +134,39 @@ struct CyrusBridgeTests {
         #expect(results.allSatisfy { $0 })
     }
 }
+
+extension CyrusBridgeTests {
+    @Test("pwcheck_method saslauthd: PLAIN run by libsasl2 and native LOGIN both check through a real saslauthd")
+    func saslauthd() async throws {
+        let daemon = try await offThread { try SaslauthdFixture() }
+        defer { daemon.stop() }
+        let server = try CyrusSASLServer(
+            configuration: .init(
+                serverName: CyrusFixture.serverName, passwordCheck: [.saslauthd], saslauthdPath: daemon.socketPath,
+                mechanisms: [.plain, .login]))
+        var plain = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
+        guard case .success(let outcome, _) = try await plain.start(
+            initialResponse: Array("\0\(SaslauthdFixture.user)\0\(SaslauthdFixture.password)".utf8))
+        else {
+            Issue.record("carol was not authenticated")
+            return
+        }
+        #expect(outcome.authenticationIdentity.hasPrefix(SaslauthdFixture.user))
+
+        #expect(try await server.verifyPassword(SASLSecret(SaslauthdFixture.password), for: SaslauthdFixture.user))
+        #expect(!(try await server.verifyPassword("guess", for: SaslauthdFixture.user)))
+        var wrong = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
+        let error = await #expect(throws: SASLError.self) {
+            try await wrong.start(initialResponse: Array("\0\(SaslauthdFixture.user)\0guess".utf8))
+        }
+        #expect(error?.kind == .authenticationFailed)
+
+        // saslauthd gone: a temporary failure, never a success or "wrong password".
+        daemon.stop()
+        var down = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
+        let unavailable = await #expect(throws: SASLError.self) {
+            try await down.start(initialResponse: Array("\0\(SaslauthdFixture.user)\0\(SaslauthdFixture.password)".utf8))
+        }
+        #expect(unavailable?.kind == .temporaryFailure, "\(String(describing: unavailable))")
+    }
+}
