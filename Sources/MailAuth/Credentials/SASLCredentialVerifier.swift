@@ -41,7 +41,7 @@ extension SASLCredentialVerifier {
             }
         }
         guard needsThread else { return stored.contains { $0.matches(password) } }
-        return await BlockingThreadPool.shared.run { stored.contains { $0.matches(password) } }
+        return await BlockingThreadPool.keyDerivation.run { stored.contains { $0.matches(password) } }
     }
 
     public func mayAuthorize(_ authenticationIdentity: String, as authorizationIdentity: String) async throws -> Bool {

@@ -85,7 +85,7 @@ public struct CyrusSASLServer: SASLServerBackend, SASLCredentialVerifier {
         guard !password.isEmpty, !password.bytes.contains(0) else { return false }
         let configuration = configuration
         let options = options
-        return try await BlockingThreadPool.shared.run { () throws(CyrusSASLError) -> Bool in
+        return try await BlockingThreadPool.libsasl2.run { () throws(CyrusSASLError) -> Bool in
             let connection = try CyrusSASLConnection.server(
                 service: configuration.service, serverName: configuration.serverName,
                 userRealm: configuration.userRealm, options: options, context: SASLServerContext())

@@ -33,7 +33,7 @@ public struct CyrusSASLServerMechanism: SASLServerMechanism {
             if let initialResponse { try count(initialResponse) }
             let connection = connection
             let mechanism = name.rawValue
-            let outcome = await BlockingThreadPool.shared.run {
+            let outcome = await BlockingThreadPool.libsasl2.run {
                 connection.serverStart(mechanism: mechanism, input: initialResponse)
             }
             return try handle(outcome)
@@ -49,7 +49,7 @@ public struct CyrusSASLServerMechanism: SASLServerMechanism {
             state = .done
             try count(response)
             let connection = connection
-            let outcome = await BlockingThreadPool.shared.run { connection.serverStep(response) }
+            let outcome = await BlockingThreadPool.libsasl2.run { connection.serverStep(response) }
             return try handle(outcome)
         case .initial, .done:
             state = .done

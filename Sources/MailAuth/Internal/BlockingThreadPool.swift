@@ -11,10 +11,15 @@ import Darwin
 /// an event-loop thread nor a thread of Swift's cooperative pool ever waits on them.
 ///
 /// Threads are started on demand up to `maximumThreads` and then kept; work beyond that waits its
-/// turn in order. The pool lives as long as the process.
+/// turn in order. The pools live as long as the process; the two are separate so that slow
+/// libsasl2 calls never delay key derivation, nor the reverse.
 final class BlockingThreadPool: @unchecked Sendable {
-    /// The pool the mechanisms and the Cyrus bridge share.
-    static let shared = BlockingThreadPool(maximumThreads: 4)
+    /// libsasl2's calls, which wait on disks, sockets and PAM's failure delays: enough threads that
+    /// a few slow checks do not hold up the rest.
+    static let libsasl2 = BlockingThreadPool(maximumThreads: 8)
+    /// PBKDF2 key derivation, which only burns CPU: a couple of threads, so that a flood of SCRAM
+    /// attempts queues instead of taking every core.
+    static let keyDerivation = BlockingThreadPool(maximumThreads: 2)
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>

@@ -92,8 +92,11 @@ public struct DigestMD5ClientMechanism: SASLClientMechanism {
                 String(decoding: algorithm, as: UTF8.self).lowercased() == "md5-sess"
             else { throw malformed("algorithm is not md5-sess") }
             utf8 = try directives.single("charset").map { String(decoding: $0, as: UTF8.self).lowercased() == "utf-8" } ?? false
+            // qop-options is itself a comma-separated list inside the quoted value (RFC 2831 §2.1.1).
             qops = try directives.single("qop").map { value in
-                value.split(separator: UInt8(ascii: ",")).map { Array($0.drop { $0 == 32 || $0 == 9 }.reversed().drop { $0 == 32 || $0 == 9 }.reversed()) }
+                String(decoding: value, as: UTF8.self).split(separator: ",").map {
+                    Array($0.trimmingCharacters(in: " \t").lowercased().utf8)
+                }
             } ?? [Array("auth".utf8)]
         } catch let error as DigestMD5Directives.ParseError {
             switch error {
@@ -158,5 +161,11 @@ public struct DigestMD5ClientMechanism: SASLClientMechanism {
         guard let value, Bytes.constantTimeEqual(Array(String(decoding: value, as: UTF8.self).lowercased().utf8), Array(expected.utf8)) else {
             throw SASLError(.serverAuthenticationFailed, "the server's rspauth is wrong", mechanism: .digestMD5)
         }
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
     }
 }

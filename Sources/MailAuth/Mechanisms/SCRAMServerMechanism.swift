@@ -189,7 +189,7 @@ public struct SCRAMServerMechanism: SASLServerMechanism {
             }).first {
                 let derivationSalt = salt
                 let count = iterationCount
-                let derived = await BlockingThreadPool.shared.run {
+                let derived = await BlockingThreadPool.keyDerivation.run {
                     SCRAMKeys(password: password.bytes, salt: derivationSalt, iterations: count, hashFunction: hashFunction)
                 }
                 keys = (derived.storedKey, derived.serverKey)
