@@ -306,3 +306,29 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension MalformedExchangeTests {
+    /// An application's store whose backing table cannot be read.
+    struct UnreadableStore: SASLCredentialVerifier {
+        struct TableUnreadable: Error, CustomStringConvertible {
+            var description: String { "hash:/etc/mail/users.db: permission denied" }
+        }
+
+        func credentials(for authenticationIdentity: String) async throws -> [SASLStoredCredential]? {
+            throw TableUnreadable()
+        }
+    }
+
+    @Test("a store that fails is a temporary failure, never wrong credentials", arguments: [
+        SASLMechanismName.plain, .login, .cramMD5, .digestMD5, .scramSHA256,
+    ])
+    func storeFailure(mechanism: SASLMechanismName) async throws {
+        let backend = SASLNativeServer(verifier: UnreadableStore(), serverName: "mx.example.test")
+        var server = try backend.makeMechanism(mechanism, context: SASLServerContext(isSecure: true))
+        var client = CyrusInteropTests.nativeClient(mechanism, user: "alice", password: "wonder land")
+        let error = await #expect(throws: SASLError.self) { try await SASLExchange.run(client: &client, server: &server) }
+        #expect(error?.kind == .temporaryFailure)
+        #expect(error?.underlyingError is UnreadableStore.TableUnreadable)
+        #expect("\(String(describing: error))".contains("permission denied"), "the log line keeps the cause")
+    }
+}
