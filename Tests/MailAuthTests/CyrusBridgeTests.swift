@@ -3,8 +3,9 @@ import MailAuth
 import TestSupport
 import Testing
 
-/// The Cyrus SASL bridge against a sasldb2 made by `saslpasswd2 -f` in the test.
-@Suite("Cyrus SASL bridge")
+/// The Cyrus SASL bridge against a sasldb2 made by `saslpasswd2 -f` in the test. Serialized for
+/// the same reason as the interop suite: each test starts Cyrus's programs.
+@Suite("Cyrus SASL bridge", .serialized)
 struct CyrusBridgeTests {
     @Test("right password through sasldb2: PLAIN run by libsasl2")
     func rightPassword() async throws {
@@ -139,7 +140,6 @@ extension CyrusBridgeTests {
     @Test("pwcheck_method saslauthd: PLAIN run by libsasl2 and native LOGIN both check through a real saslauthd")
     func saslauthd() async throws {
         let daemon = try await offThread { try SaslauthdFixture() }
-        defer { daemon.stop() }
         let server = try CyrusSASLServer(
             configuration: .init(
                 serverName: CyrusFixture.serverName, passwordCheck: [.saslauthd], saslauthdPath: daemon.socketPath,
@@ -162,7 +162,7 @@ extension CyrusBridgeTests {
         #expect(error?.kind == .authenticationFailed)
 
         // saslauthd gone: a temporary failure, never a success or "wrong password".
-        daemon.stop()
+        try await offThread { daemon.stop() }
         var down = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
         let unavailable = await #expect(throws: SASLError.self) {
             try await down.start(initialResponse: Array("\0\(SaslauthdFixture.user)\0\(SaslauthdFixture.password)".utf8))

@@ -1,4 +1,5 @@
 import MailAuth
+import TestSupport
 import Testing
 
 /// Runs a client mechanism against a server mechanism in memory the way an SMTP session carries
@@ -17,7 +18,7 @@ enum SASLExchange {
     ) async throws -> SASLAuthentication {
         var lines: [String] = []
         defer { transcript?.pointee.lines = lines }
-        let initial = try client.start()
+        let initial = try await onOwnThread(&client) { try $0.start() }
         var step: SASLServerStep
         if let initial, !initialResponseInline {
             lines.append("C: AUTH \(client.name)")
@@ -37,22 +38,37 @@ enum SASLExchange {
             switch step {
             case .challenge(let challenge):
                 lines.append("S: 334 \(render(challenge))")
-                let response = try client.step(challenge)
+                let response = try await onOwnThread(&client) { try $0.step(challenge) }
                 lines.append("C: \(render(response))")
                 step = try await server.step(response)
             case .success(let outcome, let additionalData):
                 if let additionalData {
                     lines.append("S: 334 \(render(additionalData))")
-                    let response = try client.step(additionalData)
+                    let response = try await onOwnThread(&client) { try $0.step(additionalData) }
                     lines.append("C: \(render(response))")
                     #expect(response.isEmpty, "the client must answer additional data with an empty response")
                 }
                 lines.append("S: 235")
-                try client.finish(additionalData: nil)
+                _ = try await onOwnThread(&client) { try $0.finish(additionalData: nil) }
                 return outcome
             }
         }
         throw SASLError(.malformed, "the exchange did not end within 10 rounds")
+    }
+
+    /// Runs a client call on a thread of its own: client steps may run PBKDF2 (SCRAM) or libsasl2,
+    /// and other tests in this process run servers that need the cooperative pool.
+    private static func onOwnThread<T: Sendable>(
+        _ client: inout any SASLClientMechanism, _ body: @escaping @Sendable (inout any SASLClientMechanism) throws -> T
+    ) async throws -> T {
+        let copy = client
+        let (updated, result) = try await offThread { () throws -> (any SASLClientMechanism, T) in
+            var mechanism = copy
+            let result = try body(&mechanism)
+            return (mechanism, result)
+        }
+        client = updated
+        return result
     }
 
     private static func render(_ bytes: [UInt8]) -> String {
