@@ -113,7 +113,10 @@ struct DigestMD5Directives: Sendable {
             if quotedNames.contains(entry.name) {
                 output.append(UInt8(ascii: "\""))
                 for byte in entry.value {
-                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { output.append(UInt8(ascii: "\\")) }
+                    // quoted-pair (RFC 2616 §2.2): the quote, the backslash and control characters.
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || (byte < 0x20 && byte != 0x09) || byte == 0x7F {
+                        output.append(UInt8(ascii: "\\"))
+                    }
                     output.append(byte)
                 }
                 output.append(UInt8(ascii: "\""))
