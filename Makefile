@@ -43,6 +43,9 @@ MAILAUTH_PARSERS := Sources/MailAuth/Mechanisms/DigestMD5Directives.swift \
 	Sources/MailAuth/Internal/Bytes.swift
 fuzz-auth:
 	@mkdir -p .build/fuzz/mailauth-corpus
+	@# ld.gold's "Cannot export local symbol" lines are harmless; anything else is shown.
 	swiftc -sanitize=fuzzer,address -parse-as-library -module-name MailAuthFuzz $(MAILAUTH_PARSERS) \
-		Benchmarks/MailAuthFuzz/FuzzParsers.swift -o .build/fuzz/mailauth-parsers 2>&1 | grep -v "Cannot export local symbol" || true
+		Benchmarks/MailAuthFuzz/FuzzParsers.swift -o .build/fuzz/mailauth-parsers 2> .build/fuzz/build.log \
+		|| { cat .build/fuzz/build.log; exit 1; }
+	@grep -v "Cannot export local symbol" .build/fuzz/build.log || true
 	.build/fuzz/mailauth-parsers -max_total_time=$(FUZZ_SECONDS) -max_len=4096 .build/fuzz/mailauth-corpus
