@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // MailAuth's digests (MD5, SHA-1, SHA-256, HMAC) and PBKDF2 for SCRAM and password hashes.
+        .package(url: "https://github.com/apple/swift-crypto.git", .upToNextMajor(from: "3.12.3")),
     ],
     targets: [
         // C libraries, each reached only through its shim target and the one Swift module above it.
@@ -69,7 +71,11 @@ let package = Package(
         ),
         .target(
             name: "MailAuth",
-            dependencies: ["CSASL"],
+            dependencies: [
+                "CSASL",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -148,6 +154,12 @@ let package = Package(
             name: "MailMapsBench",
             dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
             path: "Benchmarks/MailMapsBench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailAuthBenchmark",
+            dependencies: ["MailAuth"],
+            path: "Benchmarks/MailAuthBenchmark",
             swiftSettings: swiftSettings
         ),
 

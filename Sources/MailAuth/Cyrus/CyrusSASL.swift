@@ -12,7 +12,14 @@ import Darwin
 ///
 /// libsasl2 must be initialised once per process, before any connection object exists, and
 /// its plugins (the mechanisms) are found at that point. ``initialize()`` does that exactly once,
-/// however many threads call it; later calls return the first outcome.
+/// however many threads call it; later calls return the first outcome. It loads the plugin files
+/// (a few milliseconds of disk reads): call it at start-up, not on an event loop. The bridge's
+/// types call it themselves.
+///
+/// At initialisation libsasl2 reads `<applicationName>.conf` from its configuration directory
+/// (`/etc/sasl2`, or `SASL_CONF_PATH`) if present, which only decides which plugins load; every
+/// per-exchange option comes from ``CyrusSASLServer/Configuration`` through the bridge's GETOPT
+/// callback.
 public enum CyrusSASL {
     /// The application name libsasl2 uses to find its configuration (`/etc/sasl2/<name>.conf`,
     /// `/usr/lib/sasl2/<name>.conf`), as Sendmail uses `Sendmail`.
