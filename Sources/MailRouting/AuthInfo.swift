@@ -1,3 +1,5 @@
+import SMTPProtocol
+
 /// Credentials for another server, from the authinfo map (Sendmail's `FEATURE(authinfo)`):
 /// `AuthInfo:mailserver.somedom.com "U:root" "I:user_name" "P:password"`.
 ///
@@ -22,63 +24,54 @@ public struct AuthInfo: Hashable, Sendable, CustomStringConvertible {
         self.mechanisms = mechanisms
     }
 
-    /// Parses an authinfo value: quoted `"X:value"` items (or unquoted ones without spaces).
-    /// `nil` when there is no `I:` (or `U:`) and `P:`/`P=`.
-    ///
-    /// Sendmail uses `U:` as the authentication identity when `I:` is missing, and vice versa.
-    public init?(parsing value: String) {
-        var items: [String] = []
-        var current = ""
-        var quoted = false
-        for character in value {
-            if character == "\"" {
-                if quoted { items.append(current); current = "" }
-                quoted.toggle()
-            } else if character == " " || character == "\t", !quoted {
-                if !current.isEmpty { items.append(current); current = "" }
-            } else {
-                current.append(character)
-            }
-        }
-        if !current.isEmpty { items.append(current) }
-        var fields: [Character: String] = [:]
-        var base64Password = false
-        for item in items where item.count >= 2 {
-            let key = item.first!.uppercased().first!
-            let separator = item[item.index(after: item.startIndex)]
-            guard separator == ":" || (key == "P" && separator == "=") else { continue }
-            fields[key] = String(item.dropFirst(2))
-            if key == "P" { base64Password = separator == "=" }
-        }
-        guard var password = fields["P"], let identity = fields["I"] ?? fields["U"] else { return nil }
-        if base64Password {
-            guard let decoded = Self.base64Decode(password) else { return nil }
-            password = decoded
-        }
-        self.init(
-            authorizationID: fields["U"],
-            authenticationID: identity,
-            password: password,
-            realm: fields["R"],
-            mechanisms: (fields["M"] ?? "").split(separator: " ").map { $0.uppercased() })
+    /// Why an authinfo value could not be read; the text never holds the password.
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public let description: String
     }
 
-    private static func base64Decode(_ text: String) -> String? {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var values: [UInt8] = []
-        for byte in text.utf8 where byte != UInt8(ascii: "=") {
-            guard let index = alphabet.firstIndex(of: byte) else { return nil }
-            values.append(UInt8(index))
+    /// Parses an authinfo value (what the map holds after the `AuthInfo:host` key): items in
+    /// double quotes separated by white space — `U:` authorization identity, `I:` authentication
+    /// identity, `P:` password (or `P=` in base64), `R:` realm, `M:` mechanisms separated by
+    /// spaces. `I:` (or `U:`, which then serves as both) and `P:` are required; an item appears
+    /// at most once.
+    ///
+    /// - Throws: ``ParseError`` saying which item is wrong, never repeating the password.
+    public init(parsing value: String) throws(ParseError) {
+        var items: [Character: String] = [:]
+        var base64Password = false
+        var rest = Substring(value)
+        while true {
+            rest = rest.drop { $0 == " " || $0 == "\t" }
+            if rest.isEmpty { break }
+            guard rest.first == "\"" else { throw ParseError(description: "an item is not in double quotes") }
+            rest = rest.dropFirst()
+            guard let close = rest.firstIndex(of: "\"") else { throw ParseError(description: "an item has no closing quote") }
+            let item = rest[..<close]
+            rest = rest[rest.index(after: close)...]
+            let characters = Array(item.prefix(2))
+            guard characters.count == 2, characters[1] == ":" || characters[1] == "=" else {
+                throw ParseError(description: "an item is not KEY:value")
+            }
+            let key = Character(characters[0].uppercased())
+            guard ["U", "I", "P", "R", "M"].contains(key) else { throw ParseError(description: "unknown item \(key):") }
+            guard characters[1] == ":" || key == "P" else { throw ParseError(description: "only P= is base64") }
+            guard items[key] == nil else { throw ParseError(description: "\(key): appears twice") }
+            items[key] = String(item.dropFirst(2))
+            if key == "P" { base64Password = characters[1] == "=" }
         }
-        var bytes: [UInt8] = []
-        var index = 0
-        while index + 1 < values.count {
-            bytes.append(values[index] << 2 | values[index + 1] >> 4)
-            if index + 2 < values.count { bytes.append(values[index + 1] << 4 | values[index + 2] >> 2) }
-            if index + 3 < values.count { bytes.append(values[index + 2] << 6 | values[index + 3]) }
-            index += 4
+        guard var password = items["P"] else { throw ParseError(description: "no P: (password)") }
+        guard let identity = items["I"] ?? items["U"], !identity.isEmpty else { throw ParseError(description: "no I: or U: (identity)") }
+        if base64Password {
+            guard let bytes = Base64.decode(password), let text = String(validating: bytes, as: UTF8.self) else {
+                throw ParseError(description: "P= is not base64 of UTF-8 text")
+            }
+            password = text
         }
-        return String(validating: bytes, as: UTF8.self)
+        let mechanisms = (items["M"] ?? "").split(separator: " ").map { $0.uppercased() }
+        for mechanism in mechanisms where !mechanism.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            throw ParseError(description: "M: holds \"\(mechanism)\", not a SASL mechanism name")
+        }
+        self.init(authorizationID: items["U"], authenticationID: identity, password: password, realm: items["R"], mechanisms: mechanisms)
     }
 
     /// The credentials without the password.

@@ -45,9 +45,10 @@ extension Router {
         let search = await map.search(keys)
         let trace = search.probes.map { RoutingStep.lookup($0.redacted) }
         guard let probe = try search.get(), let value = probe.value else { return (nil, trace) }
-        guard let info = AuthInfo(parsing: value) else {
-            throw MailMapError(.malformed, map: map.spec, message: "\(map.spec): the entry for \(probe.key) has no usable I:/U: and P: items")
+        do {
+            return (try AuthInfo(parsing: value), trace)
+        } catch {
+            throw MailMapError(.malformed, map: map.spec, message: "\(map.spec): the entry for \(probe.key): \(error.description)")
         }
-        return (info, trace)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MailMaps
 import MailRouting
 import SMTPProtocol
@@ -57,5 +58,33 @@ struct SenderTests {
         let error = await #expect(throws: MailMapError.self) { try await fixture.router.authInfo(for: "broken.example") }
         #expect(error?.message.contains("AuthInfo:broken.example") == true)
         #expect(error?.message.contains("someone") == true || error?.message.contains("P:") == true)
+    }
+}
+
+@Suite("authinfo values")
+struct AuthInfoParsingTests {
+    @Test("the seed howto's client-info entry, read from the fixture")
+    func seedClientInfo() throws {
+        let text = try String(contentsOfFile: "\(ExternalTool.repositoryRoot)/../shared/fixtures/seed-howto/client-info", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first)
+        let info = try AuthInfo(parsing: String(line.drop { $0 != " " }))
+        #expect(info == AuthInfo(authorizationID: "root", authenticationID: "user_name", password: "password"))
+        #expect(!info.description.contains("password\""))
+    }
+
+    @Test("P= in base64, R: and M:")
+    func fullEntry() throws {
+        let info = try AuthInfo(parsing: #""I:relay" "P=c2VjcmV0IHdpdGggc3BhY2Vz" "R:example.org" "M:DIGEST-MD5 CRAM-MD5""#)
+        #expect(info == AuthInfo(authenticationID: "relay", password: "secret with spaces", realm: "example.org", mechanisms: ["DIGEST-MD5", "CRAM-MD5"]))
+    }
+
+    @Test("malformed values are errors that never repeat the password", arguments: [
+        #""I:relay" P:hunter2"#, #""I:relay" "P:hunter2"#, #""I:relay""#, #""P:hunter2""#,
+        #""I:relay" "P:hunter2" "X:1""#, #""I:relay" "P=hunter2!""#, #""I:relay" "I:again" "P:hunter2""#,
+        #""I:relay" "P:hunter2" "M:NOT A/MECH""#,
+    ])
+    func malformed(value: String) {
+        let error = #expect(throws: AuthInfo.ParseError.self) { try AuthInfo(parsing: value) }
+        #expect(error.map { !$0.description.contains("hunter2") } ?? true, "\(String(describing: error))")
     }
 }
