@@ -9,7 +9,7 @@ import Foundation
 public final class DnsmasqServer: @unchecked Sendable {
     public let port: Int
     public let directory: TemporaryDirectory
-    private var process: Process?
+    private var process: BackgroundProcess?
     private let arguments: [String]
 
     /// Starts dnsmasq with `records`: dnsmasq options such as `--mx-host=example.test,mx1.example.test,10`,
@@ -35,45 +35,23 @@ public final class DnsmasqServer: @unchecked Sendable {
     /// `127.0.0.1:port`, as a nameserver setting.
     public var address: String { "127.0.0.1:\(port)" }
 
-    /// Starts dnsmasq (again) and waits until it answers on TCP.
+    /// Starts dnsmasq (again), as a ``BackgroundProcess``, and waits until it answers on TCP.
     public func start() throws {
         guard process == nil else { return }
-        guard let dnsmasq = ExternalTool.find("dnsmasq") else {
-            throw TestSupportError("dnsmasq is not installed (run scripts/bootstrap)")
-        }
-        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", """
-            \(dnsmasq) \(quoted) </dev/null >/dev/null 2>\(directory.file("stderr")) &
-            child=$!
-            echo $child > '\(directory.file("dnsmasq.pid"))'
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
-            kill -9 $child 2>/dev/null
-            """]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try BackgroundProcess("dnsmasq", arguments)
         self.process = process
         do {
             try LoopbackPort.waitUntilAccepting(port)
         } catch {
-            let log = (try? String(contentsOfFile: directory.file("stderr"), encoding: .utf8)) ?? ""
             stop()
-            throw TestSupportError("dnsmasq did not start on port \(port): \(error) \(log)")
+            throw TestSupportError("dnsmasq did not start on port \(port): \(error) \(process.output())")
         }
     }
 
     /// Stops dnsmasq (SIGKILL) and its watchdog.
     public func stop() {
-        guard let process else { return }
-        if let text = try? String(contentsOfFile: directory.file("dnsmasq.pid"), encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
-        self.process = nil
+        process?.stop()
+        process = nil
     }
 
     deinit {

@@ -17,7 +17,7 @@ public final class SlapdLDAPIServer: @unchecked Sendable {
         "ldapi://" + directory.file("ldapi").replacingOccurrences(of: "/", with: "%2F")
     }
 
-    private var process: Process?
+    private var process: BackgroundProcess?
     private let configPath: String
 
     public init(ldif: String) throws {
@@ -57,25 +57,10 @@ public final class SlapdLDAPIServer: @unchecked Sendable {
         try start()
     }
 
-    /// Starts slapd under a watchdog (see ``SlapdServer/start()``) and waits for both listeners.
+    /// Starts slapd as a ``BackgroundProcess`` and waits for both listeners.
     public func start() throws {
         guard process == nil else { return }
-        guard let slapd = ExternalTool.find("slapd") else {
-            throw TestSupportError("slapd is not installed (run scripts/bootstrap)")
-        }
-        try? FileManager.default.removeItem(atPath: directory.file("slapd.pid"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", """
-            \(slapd) -f '\(configPath)' -h '\(uri) \(ldapiURI)' -d 0 </dev/null >/dev/null 2>&1 &
-            child=$!
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
-            kill -9 $child 2>/dev/null
-            """]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try BackgroundProcess("slapd", ["-f", configPath, "-h", "\(uri) \(ldapiURI)", "-d", "0"])
         self.process = process
         do {
             try LoopbackPort.waitUntilAccepting(port)
@@ -85,19 +70,14 @@ public final class SlapdLDAPIServer: @unchecked Sendable {
             }
         } catch {
             stop()
-            throw TestSupportError("slapd did not start on \(uri): \(error)")
+            throw TestSupportError("slapd did not start on \(uri): \(error) \(process.output())")
         }
     }
 
     /// Stops slapd with SIGKILL and waits for it and its watchdog.
     public func stop() {
-        guard let process else { return }
-        if let text = try? String(contentsOfFile: directory.file("slapd.pid"), encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
-        self.process = nil
+        process?.stop()
+        process = nil
     }
 
     deinit {

@@ -13,7 +13,7 @@ public final class SlapdServer: @unchecked Sendable {
     public let rootPassword = "test-secret"
     public var uri: String { "ldap://127.0.0.1:\(port)/" }
 
-    private var process: Process?
+    private var process: BackgroundProcess?
     private let configPath: String
 
     /// Writes the configuration, loads `ldif` (entries below ``suffix``; the suffix entry itself is
@@ -53,51 +53,26 @@ public final class SlapdServer: @unchecked Sendable {
         try start()
     }
 
-    /// Starts slapd (again) on the same port and waits until it accepts connections.
-    ///
-    /// slapd runs under a small shell watchdog that kills it when the test process goes away, so
-    /// that a crashed test leaves no server behind.
+    /// Starts slapd (again) on the same port and waits until it accepts connections. It runs as a
+    /// ``BackgroundProcess``, so a crashed test leaves no server behind.
     public func start() throws {
         guard process == nil else { return }
-        guard let slapd = ExternalTool.find("slapd") else {
-            throw TestSupportError("slapd is not installed (run scripts/bootstrap)")
-        }
-        let pidFile = directory.file("slapd.pid")
-        try? FileManager.default.removeItem(atPath: pidFile)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // -d 0 keeps slapd in the foreground, a child of the watchdog.
-        process.arguments = ["-c", """
-            \(slapd) -f '\(configPath)' -h '\(uri)' -d 0 </dev/null >/dev/null 2>&1 &
-            child=$!
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
-            kill -9 $child 2>/dev/null
-            """]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try BackgroundProcess("slapd", ["-f", configPath, "-h", uri, "-d", "0"])
         self.process = process
         do {
             try LoopbackPort.waitUntilAccepting(port)
         } catch {
             stop()
-            throw TestSupportError("slapd did not start on \(uri): \(error)")
+            throw TestSupportError("slapd did not start on \(uri): \(error) \(process.output())")
         }
     }
 
-    /// Stops slapd and waits for it and its watchdog to exit.
-    ///
-    /// SIGKILL, not SIGTERM: processes started from Swift concurrency's threads inherit a signal
-    /// mask that blocks SIGTERM. The database (MDB) survives a kill.
+    /// Stops slapd (SIGKILL; the database, MDB, survives it) and waits until the port is free, so
+    /// that a restart can bind it again.
     public func stop() {
         guard let process else { return }
-        if let text = try? String(contentsOfFile: directory.file("slapd.pid"), encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
-        // Wait until the port is free again, so that a restart can bind it.
+        process.stop()
         let deadline = ContinuousClock.now + .seconds(10)
         while LoopbackPort.isAccepting(port), ContinuousClock.now < deadline {
             usleep(20_000)
