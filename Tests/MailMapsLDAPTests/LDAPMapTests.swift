@@ -202,7 +202,7 @@ struct LDAPFilterTemplateTests {
 struct LDAPSASLTests {
     @Test("an EXTERNAL bind reads what anonymous searches cannot")
     func external() async throws {
-        let slapd = try SlapdLDAPIServer(ldif: entries)
+        let slapd = try SlapdServer(ldif: entries, externalAuthentication: true)
         let anonymous = try await registry().open("ldap:-H \(slapd.ldapiURI) -b \(slapd.suffix) -k (uid=%0) -v cn -c 0")
         let refused = await #expect(throws: MailMapError.self) { try await anonymous.lookup("cfandre") }
         #expect(refused?.message.contains("Insufficient access") == true, "\(String(describing: refused))")
