@@ -1,4 +1,4 @@
-public import MailMaps
+import MailMaps
 import MailMapsBerkeleyDB
 import MailMapsLDAP
 #if canImport(Glibc)
@@ -43,19 +43,6 @@ public enum MapCommands {
         public static let dataError: Int32 = 65
         /// The map file could not be written.
         public static let cannotCreate: Int32 = 73
-    }
-
-    /// A registry that knows every type: text, aliases, list, inline, sequence, dns, hash, btree
-    /// and ldap, with `dns:` maps asking `nameservers` (`127.0.0.1:5353`; empty for
-    /// /etc/resolv.conf).
-    public static func registry(nameservers: [String] = []) throws(MailMapError) -> MailMapRegistry {
-        var servers: [DNSResolver.Configuration.Nameserver] = []
-        for text in nameservers { servers.append(try .init(parsing: text)) }
-        var registry = MailMapRegistry(resolver: DNSResolver(configuration: .init(nameservers: servers)))
-        registry.registerStandardTypes()
-        registry.registerBerkeleyDB()
-        registry.registerLDAP()
-        return registry
     }
 
     /// `swiftmta makemap TYPE FILE < text`: reads `key value` lines on standard input and writes
@@ -104,7 +91,7 @@ public enum MapCommands {
     /// not found, 2 (with the reason on standard error) when the map cannot be opened or read.
     public static func query(spec: String, key: String, nameservers: [String] = []) async -> Int32 {
         do {
-            let map = try await registry(nameservers: nameservers).open(spec)
+            let map = try await RoutingSetup.registry(nameservers: nameservers).open(spec)
             guard let value = try await map.lookup(key) else { return ExitStatus.notFound }
             print(value)
             fflush(nil)
@@ -119,7 +106,7 @@ public enum MapCommands {
     /// returns 2 with the reason when the map cannot be opened, read, or listed (LDAP, DNS).
     public static func dump(spec: String, nameservers: [String] = []) async -> Int32 {
         do {
-            let map = try await registry(nameservers: nameservers).open(spec)
+            let map = try await RoutingSetup.registry(nameservers: nameservers).open(spec)
             guard let listable = map as? any ListableMailMap else {
                 report("map dump: \(spec): a \(spec.prefix { $0 != ":" }) map cannot be listed, only queried")
                 return ExitStatus.mapError

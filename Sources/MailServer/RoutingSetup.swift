@@ -1,21 +1,20 @@
 public import MailMaps
 import MailMapsBerkeleyDB
+import MailMapsLDAP
 public import MailRouting
 
 /// Opens the tables a configuration names and builds its ``Router``.
 public enum RoutingSetup {
-    /// A map registry with every type SwiftMTA knows (text, list, aliases, inline, sequence, dns,
-    /// hash, btree), using `nameservers` for DNS.
-    public static func registry(nameservers: [String]) throws(MailMapError) -> MailMapRegistry {
-        var registry = MailMapRegistry.standard
+    /// A map registry with every type SwiftMTA knows (text, aliases, list, inline, sequence, dns,
+    /// hash, btree, ldap), asking `nameservers` (`host:port`) for DNS, or the system's resolvers
+    /// when there are none.
+    public static func registry(nameservers: [String] = []) throws(MailMapError) -> MailMapRegistry {
+        var servers: [DNSResolver.Configuration.Nameserver] = []
+        for text in nameservers { servers.append(try .init(parsing: text)) }
+        var registry = MailMapRegistry(resolver: DNSResolver(configuration: .init(nameservers: servers)))
+        registry.registerStandardTypes()
         registry.registerBerkeleyDB()
-        if !nameservers.isEmpty {
-            var configuration = DNSResolver.Configuration()
-            var servers: [DNSResolver.Configuration.Nameserver] = []
-            for server in nameservers { servers.append(try DNSResolver.Configuration.Nameserver(parsing: server)) }
-            configuration.nameservers = servers
-            registry.resolver = DNSResolver(configuration: configuration, threadPool: registry.threadPool)
-        }
+        registry.registerLDAP()
         return registry
     }
 
