@@ -2,17 +2,11 @@
 /// verified TLS client certificate (``SASLServerContext/externalIdentity``); the client's only
 /// message is the authorization identity it asks for, often empty.
 public struct ExternalServerMechanism: SASLServerMechanism {
-    private enum State {
-        case initial
-        case awaitingMessage
-        case done
-    }
-
     public var name: SASLMechanismName { .external }
     private let verifier: any SASLCredentialVerifier
     private let identity: String
     private var exchange: ServerExchange
-    private var state = State.initial
+    private var order = SingleMessageExchange()
 
     /// An EXTERNAL exchange for a session whose TLS layer established `context.externalIdentity`.
     ///
@@ -29,29 +23,12 @@ public struct ExternalServerMechanism: SASLServerMechanism {
     }
 
     public mutating func start(initialResponse: [UInt8]?) async throws(SASLError) -> SASLServerStep {
-        switch state {
-        case .initial:
-            guard let initialResponse else {
-                state = .awaitingMessage
-                return .challenge([])
-            }
-            state = .done
-            return try await authorize(initialResponse)
-        case .awaitingMessage, .done:
-            state = .done
-            throw exchange.invalidState("the exchange has already started")
-        }
+        guard let message = try order.start(initialResponse, exchange: exchange) else { return .challenge([]) }
+        return try await authorize(message)
     }
 
     public mutating func step(_ response: [UInt8]) async throws(SASLError) -> SASLServerStep {
-        switch state {
-        case .awaitingMessage:
-            state = .done
-            return try await authorize(response)
-        case .initial, .done:
-            state = .done
-            throw exchange.invalidState("no challenge is outstanding")
-        }
+        try await authorize(try order.step(response, exchange: exchange))
     }
 
     private mutating func authorize(_ message: [UInt8]) async throws(SASLError) -> SASLServerStep {

@@ -3,16 +3,10 @@
 ///
 /// PLAIN sends the password in the clear; offer it only over TLS (``SASLPolicy``).
 public struct PlainServerMechanism: SASLServerMechanism {
-    private enum State {
-        case initial
-        case awaitingMessage
-        case done
-    }
-
     public var name: SASLMechanismName { .plain }
     private let verifier: any SASLCredentialVerifier
     private var exchange: ServerExchange
-    private var state = State.initial
+    private var order = SingleMessageExchange()
 
     /// A PLAIN exchange checked by `verifier`.
     public init(verifier: any SASLCredentialVerifier, limits: SASLLimits = .default) {
@@ -21,30 +15,13 @@ public struct PlainServerMechanism: SASLServerMechanism {
     }
 
     public mutating func start(initialResponse: [UInt8]?) async throws(SASLError) -> SASLServerStep {
-        switch state {
-        case .initial:
-            guard let initialResponse else {
-                // RFC 4616 §2: the client sends its message in answer to an empty challenge.
-                state = .awaitingMessage
-                return .challenge([])
-            }
-            state = .done
-            return try await authenticate(initialResponse)
-        case .awaitingMessage, .done:
-            state = .done
-            throw exchange.invalidState("the exchange has already started")
-        }
+        // RFC 4616 §2: the client sends its message in answer to an empty challenge.
+        guard let message = try order.start(initialResponse, exchange: exchange) else { return .challenge([]) }
+        return try await authenticate(message)
     }
 
     public mutating func step(_ response: [UInt8]) async throws(SASLError) -> SASLServerStep {
-        switch state {
-        case .awaitingMessage:
-            state = .done
-            return try await authenticate(response)
-        case .initial, .done:
-            state = .done
-            throw exchange.invalidState("no challenge is outstanding")
-        }
+        try await authenticate(try order.step(response, exchange: exchange))
     }
 
     private mutating func authenticate(_ message: [UInt8]) async throws(SASLError) -> SASLServerStep {
