@@ -62,7 +62,15 @@ extension Router {
     /// check_rcpt: may this client send to this recipient? The recipient's own entries
     /// (`blacklist_recipients`), AUTH, then the relay decision; with `delay_checks`, the connect
     /// and sender checks last.
-    public func checkRecipient(_ recipient: ForwardPath, sender: ReversePath, client: ClientIdentity) async -> AccessVerdict {
+    ///
+    /// With `delay_checks`, pass the session's ``checkConnect(_:)`` verdict and the transaction's
+    /// ``checkSender(_:client:)`` verdict when they are known, so that a message to many
+    /// recipients does not repeat them (and their DNS queries) for each RCPT; when they are `nil`
+    /// they are made here.
+    public func checkRecipient(
+        _ recipient: ForwardPath, sender: ReversePath, client: ClientIdentity,
+        connectVerdict: AccessVerdict? = nil, senderVerdict: AccessVerdict? = nil
+    ) async -> AccessVerdict {
         var trace: [RoutingStep] = []
         do {
             let address = RoutingAddress(recipient)
@@ -95,11 +103,13 @@ extension Router {
             }
             // 4. delay_checks: what check_relay and check_mail would have refused.
             if configuration.delayChecks {
-                let connect = await checkConnect(client)
+                let connect: AccessVerdict
+                if let connectVerdict { connect = connectVerdict } else { connect = await checkConnect(client) }
                 trace += connect.trace
                 if case .reject = connect.action { return AccessVerdict(connect.action, reason: connect.reason, trace: trace) }
                 if case .discard = connect.action { return AccessVerdict(.discard, reason: connect.reason, trace: trace) }
-                let mail = await checkSender(sender, client: client)
+                let mail: AccessVerdict
+                if let senderVerdict { mail = senderVerdict } else { mail = await checkSender(sender, client: client) }
                 trace += mail.trace
                 if case .reject = mail.action { return AccessVerdict(mail.action, reason: mail.reason, trace: trace) }
                 if case .discard = mail.action { return AccessVerdict(.discard, reason: mail.reason, trace: trace) }

@@ -339,10 +339,9 @@ public struct Router: Sendable {
         let plain = bare.plusDetail.user
         if let aliases = tables.aliases {
             var keys = [local.asciiLowercased]
-            if let detail = bare.plusDetail.detail {
+            if bare.plusDetail.detail != nil {
                 keys.append("\(plain.asciiLowercased)+*")
                 keys.append(plain.asciiLowercased)
-                _ = detail
             }
             let search = await aliases.search(keys)
             trace += search.probes.map(RoutingStep.lookup)

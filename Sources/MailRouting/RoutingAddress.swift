@@ -1,4 +1,5 @@
 public import SMTPProtocol
+import MailMaps
 
 /// An address as routing sees it: a local part and, unless it is a bare local name (`root`), a
 /// domain. Unlike SMTPProtocol's ``Mailbox`` it also holds what Sendmail's address test mode
@@ -123,7 +124,5 @@ extension String {
         return String(text)
     }
 
-    var asciiLowercased: String {
-        String(decoding: utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
-    }
+    var asciiLowercased: String { MailMapOptions.asciiLowercased(self) }
 }

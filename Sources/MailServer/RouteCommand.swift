@@ -43,11 +43,20 @@ public enum RouteCommand {
             return ("swiftmta route: \(error)\n", 2)
         }
         let router: Router
+        let registry: MailMapRegistry
         do {
-            router = try RoutingSetup.router(for: configuration, registry: RoutingSetup.registry(nameservers: configuration.nameservers))
+            registry = try RoutingSetup.registry(nameservers: configuration.nameservers)
+            router = try RoutingSetup.router(for: configuration, registry: registry)
         } catch {
             return ("swiftmta route: \(error.message)\n", 2)
         }
+        // Every lookup of a decision runs on the maps' thread pool without a thread switch each.
+        return await withTaskExecutorPreference(registry.threadPool) {
+            await decide(request, router: router)
+        }
+    }
+
+    private static func decide(_ request: Request, router: Router) async -> (output: String, status: Int32) {
         let address: RoutingAddress
         do {
             address = try RoutingAddress(parsing: request.address)

@@ -159,6 +159,21 @@ struct RelayTests {
         #expect(authenticated.action == .relay)
     }
 
+    @Test("delay_checks uses the session's connect and sender verdicts when it is given them")
+    func reusedVerdicts() async throws {
+        let fixture = try Self.fixture()
+        let path = ForwardPath(mailbox: try Mailbox(parsing: "bob@tebbe.org"))
+        let client = ClientIdentity(address: "203.0.113.9")
+        let connect = await fixture.router.checkConnect(client)
+        #expect(connect.isRejection)
+        let given = await fixture.router.checkRecipient(path, sender: .null, client: client, connectVerdict: connect, senderVerdict: AccessVerdict(.pass, reason: "no entry"))
+        let made = await fixture.router.checkRecipient(path, sender: .null, client: client)
+        #expect(given.action == made.action)
+        // Given, the connect lookups are not made again: the trace holds them once, not twice.
+        let connectProbes = given.trace.filter { $0.description.contains("Connect:203.0.113") }
+        #expect(connectProbes.count == connect.trace.filter { $0.description.contains("Connect:203.0.113") }.count)
+    }
+
     @Test("Sendmail's check_rcpt reaches the same verdicts")
     func sendmailAgrees() async throws {
         let cases: [RelayCase] = [
