@@ -28,21 +28,15 @@ test: bootstrap
 	$(SWIFT) build --build-tests 2>&1 | tee $(BUILD_LOG)
 	@scripts/check-warnings $(BUILD_LOG)
 	$(SWIFT) test --skip-build
+	@scripts/fuzz-replay
 
-## make fuzz: libFuzzer on the command parser, the reply parser, the DATA reader and the server
-## state machine, FUZZ_SECONDS each (default 20). Crashes land in fuzz-artifacts/ and replay with
-## `swift run SMTPProtocolFuzz TARGET FILE`.
-FUZZ_SECONDS ?= 20
+## make fuzz: libFuzzer over every Fuzz/<Module>Fuzz target, FUZZ_SECONDS each (default 60), from
+## and into the committed corpus (Fuzz/Corpus); crash inputs land in Fuzz/Crashes and fail the run.
+## `make test` replays both. One module: make fuzz FUZZ_MODULES=SMTPProtocol.
+FUZZ_SECONDS ?= 60
+FUZZ_MODULES ?=
 fuzz: bootstrap
-	$(SWIFT) build --scratch-path .build-fuzz --product SMTPProtocolFuzz \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DSWIFTMTA_FUZZING 2>&1 \
-	  | grep -v "Cannot export local symbol" || true
-	@mkdir -p fuzz-artifacts
-	@for target in command reply data server; do \
-	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
-	  SWIFTMTA_FUZZ_TARGET=$$target .build-fuzz/debug/SMTPProtocolFuzz -max_total_time=$(FUZZ_SECONDS) \
-	    -max_len=4096 -artifact_prefix=fuzz-artifacts/$$target- 2>&1 | grep -E "^Done|ERROR|SUMMARY" || exit 1; \
-	done
+	scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZ_MODULES)
 
 ## make bench-tls: MailTLS handshakes/s and bulk MB/s, each beside openssl s_server, s_client or
 ## s_time in the same run, as a ratio. BENCH_ARGS="SECONDS MIB REPEATS" (default 3 s, 256 MiB, 3).

@@ -35,11 +35,16 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 import Foundation
 
 /// Without libFuzzer: `SMTPProtocolFuzz TARGET FILE...` replays inputs (a saved corpus or a
-/// crash) through a target, so a finding can be reproduced in an ordinary build.
+/// crash) through a target, so a finding can be reproduced in an ordinary build;
+/// `SMTPProtocolFuzz --list` names the targets (scripts/fuzz-run, scripts/fuzz-replay).
 @main
 struct Replay {
     static func main() throws {
         let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "--list" {
+            print(FuzzTargets.all.keys.sorted().joined(separator: "\n"))
+            return
+        }
         guard let name = arguments.first, let target = FuzzTargets.all[name] else {
             print("usage: SMTPProtocolFuzz \(FuzzTargets.all.keys.sorted().joined(separator: "|")) FILE...")
             exit(2)
