@@ -131,6 +131,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Runnable examples of the libraries' public API (CI builds them; tests run them).
+        .executableTarget(
+            name: "ReceiveMail",
+            dependencies: [
+                "MailServer", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "examples/ReceiveMail",
+            swiftSettings: swiftSettings
+        ),
+
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
         .executableTarget(
             name: "SMTPProtocolFuzz",

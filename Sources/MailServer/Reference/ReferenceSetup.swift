@@ -215,8 +215,10 @@ struct ReferenceSetup {
                 errors.append(configuration.error("auth.backend", error.message))
                 return nil
             }
+            // DIGEST-MD5's digest-uri names the host as the client dialled it.
+            let otherNames = ["localhost"] + configuration.listeners.map(\.host).filter { $0 != "0.0.0.0" && $0 != "::" }
             backend = SASLNativeServer(
-                verifier: users, serverName: configuration.hostname,
+                verifier: users, serverName: configuration.hostname, otherHostNames: Array(Set(otherNames)).sorted(),
                 mechanisms: requested.isEmpty ? SASLNativeServer.allMechanisms : requested)
             let hint = users.count == 0 ? ": add one with swiftmta auth add USER" : ""
             summary.append("AUTH users in \(path) (\(users.count) user\(users.count == 1 ? "" : "s")\(hint))")
