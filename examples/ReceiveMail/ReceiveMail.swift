@@ -4,6 +4,9 @@ import Logging
 import MailServer
 import NIOCore
 import SMTPProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Inbox: SMTPBackend {
     func makeSession(for connection: SMTPConnectionInfo) async throws -> any SMTPSession { InboxSession() }
@@ -28,6 +31,7 @@ struct PrintedMessage: SMTPMessageReceiver {
 
     mutating func finish() async throws -> SMTPDecision {
         print("-- end of message, \(size) octets")
+        fflush(nil)
         return .accept
     }
 
@@ -41,6 +45,7 @@ struct ReceiveMail {
         let configuration = ServerConfiguration(hostname: "mx.example.org", listeners: [.init(host: "127.0.0.1", port: port, mode: .smtp)])
         let server = try await SMTPServer.bind(configuration: configuration, backend: Inbox(), logger: Logger(label: "inbox"))
         print("ReceiveMail: listening on 127.0.0.1 port \(server.localAddresses.first?.port ?? port)")
+        fflush(nil)
         try await server.run()
     }
 }

@@ -54,7 +54,7 @@ struct ReferenceSetup {
             do {
                 _ = try registry.open(spec)
             } catch {
-                errors.append(configuration.error(key, "cannot open \(spec): \(error.message)"))
+                errors.append(configuration.error(key, error.message.contains(spec) ? error.message : "\(spec): \(error.message)"))
                 mapsOpen = false
             }
         }
