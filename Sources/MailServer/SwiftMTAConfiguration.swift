@@ -245,10 +245,7 @@ public struct SwiftMTAConfiguration: Sendable {
             document = TOMLTable()
         }
         let paths = PathResolver(directory: directory)
-        reader.checkKeys(document, at: "", allowed: [
-            "hostname", "local_host_names", "virtuser_domains", "relay_domains", "local_users", "local_names",
-            "maps", "routing", "relay", "auth", "tls", "smtp", "listen", "dns", "queue",
-        ])
+        reader.checkKeys(document, at: "", allowed: ConfigurationKeys.allowed(""))
         var hostname = ServerCommandLine.localHostname()
         if let given = givenHostname {
             hostname = given
@@ -274,7 +271,7 @@ public struct SwiftMTAConfiguration: Sendable {
         routing.extraLocalNames = reader.strings(document, "local_names", at: "") ?? []
 
         if let maps = reader.table(document, "maps", at: "") {
-            reader.checkKeys(maps, at: "maps", allowed: ["virtusertable", "access", "mailertable", "authinfo", "aliases"])
+            reader.checkKeys(maps, at: "maps", allowed: ConfigurationKeys.allowed("maps"))
             tables.virtusertable = spec(reader, paths, maps, "virtusertable", at: "maps")
             tables.access = spec(reader, paths, maps, "access", at: "maps")
             tables.mailertable = spec(reader, paths, maps, "mailertable", at: "maps")
@@ -307,7 +304,7 @@ public struct SwiftMTAConfiguration: Sendable {
 
         var queue = QueueSettings()
         if let section = reader.table(document, "queue", at: "") {
-            reader.checkKeys(section, at: "queue", allowed: ["directory"])
+            reader.checkKeys(section, at: "queue", allowed: ConfigurationKeys.allowed("queue"))
             queue.directory = reader.string(section, "directory", at: "queue").map(paths.resolve)
         }
 
@@ -315,7 +312,7 @@ public struct SwiftMTAConfiguration: Sendable {
 
         var nameservers: [String] = []
         if let section = reader.table(document, "dns", at: "") {
-            reader.checkKeys(section, at: "dns", allowed: ["nameservers"])
+            reader.checkKeys(section, at: "dns", allowed: ConfigurationKeys.allowed("dns"))
             nameservers = reader.strings(section, "nameservers", at: "dns") ?? []
             for (index, server) in nameservers.enumerated() {
                 do {
@@ -334,10 +331,7 @@ public struct SwiftMTAConfiguration: Sendable {
     }
 
     private static func readRouting(_ section: TOMLTable, reader: ConfigurationReader, into routing: inout RoutingConfiguration) {
-        reader.checkKeys(section, at: "routing", allowed: [
-            "smart_host", "relay_mailer", "relay_mailer_port", "masquerade_as", "masquerade_envelope",
-            "masquerade_domains", "exposed_users",
-        ])
+        reader.checkKeys(section, at: "routing", allowed: ConfigurationKeys.allowed("routing"))
         if let smartHost = reader.string(section, "smart_host", at: "routing") {
             if smartHost.isEmpty || smartHost.contains(" ") {
                 reader.report("routing.smart_host", "must be [mailer:]host or [mailer:][host], without spaces")
@@ -362,7 +356,7 @@ public struct SwiftMTAConfiguration: Sendable {
     }
 
     private static func readRelay(_ section: TOMLTable, reader: ConfigurationReader, into routing: inout RoutingConfiguration) {
-        reader.checkKeys(section, at: "relay", allowed: ["relay_based_on_mx", "blacklist_recipients", "blocklist_recipients", "delay_checks", "dnsbl"])
+        reader.checkKeys(section, at: "relay", allowed: ConfigurationKeys.allowed("relay"))
         routing.relayBasedOnMX = reader.bool(section, "relay_based_on_mx", at: "relay") ?? false
         let blacklist = reader.bool(section, "blacklist_recipients", at: "relay")
         let blocklist = reader.bool(section, "blocklist_recipients", at: "relay")
@@ -370,7 +364,7 @@ public struct SwiftMTAConfiguration: Sendable {
         routing.delayChecks = reader.bool(section, "delay_checks", at: "relay") ?? false
         for (index, zone) in (reader.tables(section, "dnsbl", at: "relay") ?? []).enumerated() {
             let path = "relay.dnsbl[\(index)]"
-            reader.checkKeys(zone, at: path, allowed: ["zone", "message"])
+            reader.checkKeys(zone, at: path, allowed: ConfigurationKeys.allowed("relay.dnsbl"))
             guard let name = reader.string(zone, "zone", at: path), !name.isEmpty else {
                 reader.report("\(path).zone", "is required")
                 continue
@@ -380,10 +374,7 @@ public struct SwiftMTAConfiguration: Sendable {
     }
 
     private static func readAuthentication(_ section: TOMLTable, reader: ConfigurationReader, paths: PathResolver, into authentication: inout Authentication) {
-        reader.checkKeys(section, at: "auth", allowed: [
-            "mechanisms", "trusted_mechanisms", "options", "backend", "sasldb", "sasl_config", "realm",
-            "failure_delay", "max_failure_delay",
-        ])
+        reader.checkKeys(section, at: "auth", allowed: ConfigurationKeys.allowed("auth"))
         func mechanisms(_ key: String) -> [String] {
             var result: [String] = []
             for (index, name) in (reader.strings(section, key, at: "auth") ?? []).enumerated() {
@@ -434,9 +425,7 @@ public struct SwiftMTAConfiguration: Sendable {
     }
 
     private static func readTLS(_ section: TOMLTable, reader: ConfigurationReader, paths: PathResolver, into tls: inout TLSFiles) {
-        reader.checkKeys(section, at: "tls", allowed: [
-            "certificate", "key", "ca_path", "ca_file", "client_certificate", "client_key", "self_signed", "min_version",
-        ])
+        reader.checkKeys(section, at: "tls", allowed: ConfigurationKeys.allowed("tls"))
         tls.certificate = reader.string(section, "certificate", at: "tls").map(paths.resolve)
         tls.key = reader.string(section, "key", at: "tls").map(paths.resolve)
         tls.caPath = reader.string(section, "ca_path", at: "tls").map(paths.resolve)
@@ -460,10 +449,7 @@ public struct SwiftMTAConfiguration: Sendable {
     }
 
     private static func readSMTP(_ section: TOMLTable, reader: ConfigurationReader, paths: PathResolver, into smtp: inout SMTPSettings) {
-        reader.checkKeys(section, at: "smtp", allowed: [
-            "greeting", "privacy", "help_file", "max_message_size", "max_recipients", "command_timeout",
-            "received_header_user", "shutdown_grace_period",
-        ])
+        reader.checkKeys(section, at: "smtp", allowed: ConfigurationKeys.allowed("smtp"))
         smtp.greeting = reader.string(section, "greeting", at: "smtp")
         if let greeting = smtp.greeting, let problem = SendmailMacros.problem(in: greeting) {
             reader.report("smtp.greeting", problem)
@@ -489,7 +475,7 @@ public struct SwiftMTAConfiguration: Sendable {
         var listeners: [ServerConfiguration.Listener] = []
         for (index, listen) in (reader.tables(document, "listen", at: "") ?? []).enumerated() {
             let path = "listen[\(index)]"
-            reader.checkKeys(listen, at: path, allowed: ["address", "mode", "max_connections", "max_connections_per_client"])
+            reader.checkKeys(listen, at: path, allowed: ConfigurationKeys.allowed("listen"))
             guard let address = reader.string(listen, "address", at: path) else {
                 if listen["address"] == nil { reader.report("\(path).address", "is required (\"host:port\")") }
                 continue

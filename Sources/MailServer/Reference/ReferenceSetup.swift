@@ -125,6 +125,9 @@ struct ReferenceSetup {
         tls.caDirectory = files.caPath
         tls.caFile = files.caFile
         tls.minimumProtocolVersion = TLSProtocolVersion(name: files.minimumVersion) ?? .tls1_2
+        // As Sendmail does with its CA certificates: ask clients for a certificate and report
+        // what verifying it found (verify=OK, FAIL, NO) without refusing those that have none.
+        if files.caPath != nil || files.caFile != nil { tls.clientCertificates = .optional }
         do {
             let context = try TLSServerContext(configuration: tls)
             if let leaf = try? TLSCertificate.load(pemFile: certificate).first {
