@@ -65,6 +65,12 @@ public enum ServerCommandLine {
             printError("swiftmta serve: \(error)")
             return 71
         }
+        if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
+            print("swiftmta: no --config: the embedded default, with its files in \(configuration.directory)/var")
+        } else {
+            print("swiftmta: configuration \(configuration.file)")
+        }
+        for line in prepared.summary { print("swiftmta: \(line)") }
         for (listener, address) in zip(prepared.server.listeners, server.localAddresses) {
             var features: [String] = []
             if listener.mode == .smtps {
@@ -76,12 +82,6 @@ public enum ServerCommandLine {
             let extra = features.isEmpty ? "" : ", " + features.joined(separator: ", ")
             print("swiftmta: listening on \(address.ipAddress ?? listener.host) port \(address.port ?? listener.port) (\(listener.mode)\(extra))")
         }
-        if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
-            print("swiftmta: no --config: the embedded default, with its files in \(configuration.directory)/var")
-        } else {
-            print("swiftmta: configuration \(configuration.file)")
-        }
-        for line in prepared.summary { print("swiftmta: \(line)") }
         print("swiftmta: \(configuration.hostname) ready; local domains localhost and \(configuration.hostname); relaying needs AUTH or an access RELAY entry; stop with Ctrl-C")
         fflush(nil)
 

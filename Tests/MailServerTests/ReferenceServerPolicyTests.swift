@@ -228,3 +228,30 @@ struct ReferenceServerPolicyTests {
         #expect(server.output.contains("octets pipelined after STARTTLS discarded"))
     }
 }
+
+extension ReferenceServerPolicyTests {
+    @Test("the seed's greeting ($j server ready at $b) and privacy flags (goaway): VRFY 252, EXPN 502, no DSN, MAIL needs HELO")
+    func greetingAndPrivacy() async throws {
+        let server = try await offThread {
+            try ServeProcess("""
+                [smtp]
+                greeting = "$j server ready at $b"
+                privacy = ["goaway"]
+                """, modes: ["smtp"])
+        }
+        let client = try await LineClient(port: server["smtp"])
+        let greeting = try await client.readReply()
+        #expect(greeting.hasPrefix("220 mx.example.test server ready at "), "\(greeting)")
+        // $b: an RFC 5322 date, like "Tue, 1 Dec 2026 09:27:36 +0000".
+        let date = greeting.dropFirst("220 mx.example.test server ready at ".count)
+        #expect(date.split(separator: " ").count == 6 && date.contains(":") && date.contains(","), "\(date)")
+        try await client.send("VRFY root\r\nMAIL FROM:<a@example.test>\r\nEHLO client.example\r\nVRFY root\r\nEXPN staff\r\nQUIT\r\n")
+        #expect(try await client.readReply() == "503 5.5.1 I demand that you introduce yourself first")
+        #expect(try await client.readReply() == "503 5.5.1 Send HELO/EHLO first")
+        let ehlo = try await client.readReply()
+        #expect(!ehlo.contains("DSN") && !ehlo.contains("ETRN"), "\(ehlo)")
+        #expect(try await client.readReply() == "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery")
+        #expect(try await client.readReply() == "502 5.7.0 Sorry, we do not allow this operation")
+        #expect(try await client.readReply() == "221 2.0.0 mx.example.test closing connection")
+    }
+}
