@@ -255,3 +255,84 @@ extension ReferenceServerPolicyTests {
         #expect(try await client.readReply() == "221 2.0.0 mx.example.test closing connection")
     }
 }
+
+extension ReferenceServerPolicyTests {
+    @Test("AUTH= on MAIL is kept from an authenticated client and becomes <> from others (RFC 4954 §5)")
+    func authParameter() async throws {
+        let server = try await ReferenceServerClientTests.server("\n[maps]\naccess = \"text:access\"\n") { directory in
+            try directory.write("access", "Connect:127.0.0.1\tRELAY\n")
+        }
+        let output = try await ExternalTool.runChecked("python3", ["-c", """
+            import smtplib, ssl
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            def send(s, auth, subject):
+                codes = [s.docmd('MAIL FROM:<a@example.test> AUTH=' + auth)[0], s.docmd('RCPT TO:<x@remote.example>')[0], s.docmd('DATA')[0]]
+                s.send(('Subject: ' + subject + '\\r\\n\\r\\nx\\r\\n.\\r\\n').encode())
+                print(*codes, s.getreply()[0])
+            s = smtplib.SMTP('127.0.0.1', \(server["smtp"]), timeout=20)
+            s.ehlo('client.example')
+            send(s, 'forged@example.test', 'unauthenticated')
+            s.starttls(context=context)
+            s.ehlo('client.example')
+            s.login('alice', 'wonder land')
+            send(s, 'alice@example.test', 'authenticated')
+            s.quit()
+            """]).standardOutput
+        #expect(output == "250 250 354 250\n250 250 354 250\n", "\(output)")
+        let stored = try server.sink()
+        #expect(stored.contains { $0.envelope.contains("auth <>") && $0.text.contains("Subject: unauthenticated") }, "\(stored)")
+        #expect(stored.contains { $0.envelope.contains("auth alice@example.test") && $0.text.contains("Subject: authenticated") }, "\(stored)")
+    }
+
+    @Test("an access RELAY entry for a client opens the relay; TRUST_AUTH_MECH = [] makes AUTH open nothing")
+    func relayEntryAndTrust() async throws {
+        let server = try await ReferenceServerClientTests.server("\n[maps]\naccess = \"text:access\"\n") { directory in
+            try directory.write("access", "Connect:127.0.0.4\tRELAY\n")
+        }
+        let relayed = try await swaks(server["smtp"], ["--to", "x@remote.example", "--quit-after", "RCPT"], localAddress: "127.0.0.4")
+        #expect(relayed.standardOutput.contains("250 2.1.5 Recipient <x@remote.example> OK"), "\(relayed.standardOutput)")
+        let untrusting = try await offThread {
+            try ServeProcess(standardConfiguration.replacingOccurrences(of: "options = [\"p\"]", with: "options = [\"p\"]\ntrusted_mechanisms = []"), modes: ["smtp"]) { directory in
+                try ServeProcess.addUser("alice", password: "wonder land", in: directory)
+            }
+        }
+        let authenticated = try await swaks(untrusting["smtp"], [
+            "--to", "x@remote.example", "-tls", "-a", "PLAIN", "--auth-user", "alice", "--auth-password", "wonder land", "--quit-after", "RCPT",
+        ])
+        #expect(authenticated.standardOutput.contains("235 2.7.0"), "\(authenticated.standardOutput)")
+        #expect(authenticated.standardOutput.contains("550 5.7.1 Relaying denied"), "\(authenticated.standardOutput)")
+    }
+
+    @Test("received_header_user names the authenticated user in the Received: header")
+    func receivedHeaderUser() async throws {
+        let shown = try await offThread {
+            try ServeProcess(standardConfiguration.replacingOccurrences(of: "[smtp]", with: "[smtp]\nreceived_header_user = true"), modes: ["submission"]) { directory in
+                try ServeProcess.addUser("alice", password: "wonder land", in: directory)
+            }
+        }
+        let result = try await swaks(shown["submission"], [
+            "--to", "x@remote.example", "-tls", "-a", "LOGIN", "--auth-user", "alice", "--auth-password", "wonder land",
+        ])
+        #expect(result.status == 0, "\(result.standardOutput)")
+        let text = try #require(try shown.sink().first?.text)
+        #expect(text.contains("\t(authenticated user alice)\r\n"), "\(text)")
+    }
+
+    @Test("an LMTP listener: LHLO and one reply per recipient (Python's smtplib.LMTP)")
+    func lmtp() async throws {
+        let server = try await offThread { try ServeProcess("local_users = \"any\"", modes: ["lmtp"]) }
+        let output = try await ExternalTool.runChecked("python3", ["-c", """
+            import smtplib
+            s = smtplib.LMTP('127.0.0.1', \(server["lmtp"]))
+            print(s.sendmail('a@example.test', ['one@localhost', 'two@localhost'], 'Subject: lmtp\\r\\n\\r\\nx\\r\\n'))
+            s.quit()
+            """]).standardOutput
+        #expect(output == "{}\n")
+        let stored = try server.sink()
+        #expect(stored.count == 1)
+        #expect(stored.first?.text.contains("with LMTP") == true)
+        #expect(stored.first?.envelope.contains("recipient <two@localhost>") == true)
+    }
+}

@@ -79,6 +79,7 @@ struct DevelopmentSinkWriter: MessageStoreWriter {
         let envelopePath = "\(directory)/\(id).envelope"
         var lines = ["sender \(envelope.sender)", "client [\(envelope.clientAddress)]", "protocol \(envelope.protocolName)"]
         if let user = envelope.authenticatedUser { lines.append("authenticated \(user)") }
+        if let sender = envelope.mailParameters.authenticatedSender { lines.append("auth \(sender)") }
         lines += envelope.recipients.map { "recipient \($0.path)" }
         let text = ByteBuffer(string: lines.joined(separator: "\n") + "\n")
         try await threadPool.runIfActive {
