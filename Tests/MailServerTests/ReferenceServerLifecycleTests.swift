@@ -11,17 +11,24 @@ struct ReferenceServerLifecycleTests {
 
     @Test("SIGTERM: no new connections, 421 at an open session's next command, exit 0")
     func gracefulShutdown() async throws {
-        let server = try await ReferenceServerClientTests.server(modes: ["smtp"])
+        let server = try await offThread {
+            try ServeProcess(standardConfiguration.replacingOccurrences(of: "shutdown_grace_period = \"5s\"", with: "shutdown_grace_period = \"120s\""), modes: ["smtp"]) { directory in
+                try ServeProcess.addUser("alice", password: "wonder land", in: directory)
+            }
+        }
         let client = try await LineClient(port: server["smtp"])
         #expect(try await client.readReply() == "220 mx.example.test ESMTP SwiftMTA ready")
         try await client.send("EHLO client.example\r\n")
         _ = try await client.readReply()
         server.process.send(signal: SIGTERM)
         // The listener closes at once; the open session waits for its next command.
-        var closed = false
-        for _ in 0..<100 where !closed {
-            closed = !LoopbackPort.isAccepting(server["smtp"])
-            if !closed { try await Task.sleep(for: .milliseconds(20)) }
+        let port = server["smtp"]
+        let closed = try await offThread { () -> Bool in
+            for _ in 0..<500 {
+                if !LoopbackPort.isAccepting(port) { return true }
+                usleep(20_000)
+            }
+            return false
         }
         #expect(closed)
         try await client.send("MAIL FROM:<a@example.test>\r\n")
