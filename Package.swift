@@ -151,6 +151,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "MailServerFuzz",
+            dependencies: ["MailServer", "SMTPProtocol"],
+            path: "Fuzz/MailServerFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
             name: "MailTLSBenchmark",

@@ -1,5 +1,5 @@
-import MailTLS
-import SMTPProtocol
+package import MailTLS
+package import SMTPProtocol
 
 /// The `Received:` header the server puts before a message's text (RFC 5321 §4.4): who sent it
 /// (the HELO name and the address it came from), who received it, with what protocol (RFC 3848,
@@ -16,22 +16,40 @@ import SMTPProtocol
 /// Everything that comes from the client is checked: a HELO argument that is not a domain or an
 /// address literal is shown only in a comment, with parentheses and backslashes replaced, and no
 /// client text can add a line.
-struct ReceivedHeader {
-    var hello: SMTPServerStateMachine.Hello?
-    var clientAddress: String
-    var hostname: String
-    var tls: TLSSessionFacts?
+package struct ReceivedHeader {
+    /// HELO, EHLO or LHLO, and what the client said after it.
+    package var helloKind: SMTPServerStateMachine.Hello.Kind?
+    package var helloName: String?
+    package var clientAddress: String
+    package var hostname: String
+    package var tls: TLSSessionFacts?
     /// The authenticated identity, when it is to be shown.
-    var shownUser: String?
-    var authenticated: Bool
-    var smtpUTF8: Bool
-    var recipients: [ForwardPath]
-    var date: String
+    package var shownUser: String?
+    package var authenticated: Bool
+    package var smtpUTF8: Bool
+    package var recipients: [ForwardPath]
+    package var date: String
+
+    package init(
+        helloKind: SMTPServerStateMachine.Hello.Kind?, helloName: String?, clientAddress: String, hostname: String, tls: TLSSessionFacts?, shownUser: String?,
+        authenticated: Bool, smtpUTF8: Bool, recipients: [ForwardPath], date: String
+    ) {
+        self.helloKind = helloKind
+        self.helloName = helloName
+        self.clientAddress = clientAddress
+        self.hostname = hostname
+        self.tls = tls
+        self.shownUser = shownUser
+        self.authenticated = authenticated
+        self.smtpUTF8 = smtpUTF8
+        self.recipients = recipients
+        self.date = date
+    }
 
     /// `ESMTP`, `ESMTPSA`, `UTF8SMTPS`, `LMTPA`, …
-    var protocolName: String {
+    package var protocolName: String {
         let base: String
-        switch hello?.kind {
+        switch helloKind {
         case .lhlo: base = "LMTP"
         case .ehlo: base = "ESMTP"
         case .helo, nil: base = "SMTP"
@@ -44,17 +62,17 @@ struct ReceivedHeader {
     }
 
     /// The address literal of the client (`[192.0.2.1]`, `[IPv6:2001:db8::1]`).
-    var addressLiteral: String {
+    package var addressLiteral: String {
         clientAddress.contains(":") ? "[IPv6:\(clientAddress)]" : "[\(clientAddress)]"
     }
 
     /// The header's lines, folded, ending in CRLF.
-    var encoded: String {
+    package var encoded: String {
         var lines: [String] = []
-        if let name = hello.flatMap({ Self.validHelloName($0.domain) }) {
+        if let name = helloName.flatMap(Self.validHelloName) {
             lines.append("Received: from \(name) (\(addressLiteral))")
-        } else if let hello {
-            lines.append("Received: from \(addressLiteral) (\(addressLiteral)) (HELO \(Self.commentText(hello.domain)))")
+        } else if let helloName {
+            lines.append("Received: from \(addressLiteral) (\(addressLiteral)) (HELO \(Self.commentText(helloName)))")
         } else {
             lines.append("Received: from \(addressLiteral) (\(addressLiteral))")
         }
@@ -71,14 +89,14 @@ struct ReceivedHeader {
 
     /// The HELO argument when it is a domain or an address literal that may appear as the
     /// From-domain (RFC 5321 §4.4), or `nil`.
-    static func validHelloName(_ text: String) -> String? {
+    package static func validHelloName(_ text: String) -> String? {
         guard !text.isEmpty, text.utf8.count <= 255, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         guard let mailbox = try? Mailbox(parsing: "postmaster@" + text) else { return nil }
         return mailbox.domain.description == text ? text : nil
     }
 
     /// Text as it may stand inside a comment: printable ASCII without parentheses or backslashes.
-    static func commentText(_ text: String) -> String {
+    package static func commentText(_ text: String) -> String {
         String(text.unicodeScalars.prefix(100).map { scalar -> Character in
             switch scalar.value {
             case 0x28, 0x29, 0x5C: "?"

@@ -340,7 +340,7 @@ private struct SessionDriver {
         if configuration.addsReceivedHeader {
             let transaction = machine.transaction
             let header = ReceivedHeader(
-                hello: machine.hello, clientAddress: info.clientAddress, hostname: configuration.hostname, tls: tls,
+                helloKind: machine.hello?.kind, helloName: machine.hello?.domain, clientAddress: info.clientAddress, hostname: configuration.hostname, tls: tls,
                 shownUser: configuration.receivedHeaderShowsUser ? authentication?.authenticationIdentity : nil,
                 authenticated: authentication != nil, smtpUTF8: transaction?.parameters.smtpUTF8 ?? false,
                 recipients: transaction?.recipients.map(\.path) ?? [], date: RFC5322Date.now())

@@ -152,7 +152,7 @@ struct PolicySession: SMTPSession {
             sender: sender ?? .null, mailParameters: mailParameters, recipients: recipients,
             clientAddress: client.address, helo: hello?.domain, authenticatedUser: client.authenticatedUser,
             protocolName: ReceivedHeader(
-                hello: hello, clientAddress: client.address, hostname: "", tls: tls, shownUser: nil,
+                helloKind: hello?.kind, helloName: hello?.domain, clientAddress: client.address, hostname: "", tls: tls, shownUser: nil,
                 authenticated: client.authenticatedUser != nil, smtpUTF8: mailParameters.smtpUTF8, recipients: [], date: "").protocolName,
             size: 0)
         return PolicyMessage(writer: writer, envelope: envelope, store: backend.store, discard: discardSession || discardTransaction, logger: logger)
