@@ -212,6 +212,78 @@ final class ConfigurationReader {
         return result
     }
 
+    /// A first look at the text before TOMLKit parses it: TOML allows characters beyond ASCII
+    /// only inside strings and comments (TOML 1.0, Keys), and toml++ (under TOMLKit) asserts —
+    /// ending the process — on some of them in a table header. The line of the first such
+    /// character, or of a control character TOML never allows, with what is wrong; `nil` when
+    /// the text can go to the parser.
+    static func lexicalProblem(in text: String) -> (line: Int, message: String)? {
+        enum Context { case plain, comment, basic, literal, multilineBasic, multilineLiteral }
+        let quote: Unicode.Scalar = "\"", apostrophe: Unicode.Scalar = "'", backslash: Unicode.Scalar = "\\"
+        var context = Context.plain
+        var line = 1
+        let scalars = Array(text.unicodeScalars)
+        var index = 0
+        func tripled(_ scalar: Unicode.Scalar) -> Bool {
+            index + 2 < scalars.count && scalars[index] == scalar && scalars[index + 1] == scalar && scalars[index + 2] == scalar
+        }
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "\n" {
+                if context == .basic || context == .literal { return (line, "a string is not closed on its line") }
+                if context == .comment { context = .plain }
+                line += 1
+                index += 1
+                continue
+            }
+            if (scalar.value < 0x20 && scalar != "\t" && scalar != "\r") || scalar.value == 0x7F {
+                return (line, "control character U+\(String(scalar.value, radix: 16, uppercase: true)) (TOML allows none)")
+            }
+            switch context {
+            case .plain:
+                if scalar == "#" {
+                    context = .comment
+                } else if tripled(quote) {
+                    context = .multilineBasic
+                    index += 2
+                } else if tripled(apostrophe) {
+                    context = .multilineLiteral
+                    index += 2
+                } else if scalar == quote {
+                    context = .basic
+                } else if scalar == apostrophe {
+                    context = .literal
+                } else if !scalar.isASCII {
+                    return (line, "\"\(Character(scalar))\" outside a string or comment: TOML keys are ASCII unless quoted")
+                }
+            case .comment:
+                break
+            case .basic:
+                if scalar == backslash {
+                    index += 1
+                } else if scalar == quote {
+                    context = .plain
+                }
+            case .literal:
+                if scalar == apostrophe { context = .plain }
+            case .multilineBasic:
+                if scalar == backslash {
+                    index += 1
+                } else if tripled(quote) {
+                    context = .plain
+                    index += 2
+                }
+            case .multilineLiteral:
+                if tripled(apostrophe) {
+                    context = .plain
+                    index += 2
+                }
+            }
+            index += 1
+        }
+        return nil
+    }
+
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         var previous = Array(0...b.count)

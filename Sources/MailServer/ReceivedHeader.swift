@@ -91,6 +91,14 @@ package struct ReceivedHeader {
     /// From-domain (RFC 5321 §4.4), or `nil`.
     package static func validHelloName(_ text: String) -> String? {
         guard !text.isEmpty, text.utf8.count <= 255, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        // Address literals only as IPv4 or IPv6 (RFC 5321 §4.1.3): a general literal may hold
+        // parentheses, which header readers would take for a comment.
+        if text.hasPrefix("[") {
+            let inner = text.dropFirst().dropLast()
+            let isIPv4 = inner.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+            let isIPv6 = inner.lowercased().hasPrefix("ipv6:") && inner.dropFirst(5).allSatisfy { $0 == ":" || $0 == "." || $0.isHexDigit }
+            guard text.hasSuffix("]"), isIPv4 || isIPv6 else { return nil }
+        }
         guard let mailbox = try? Mailbox(parsing: "postmaster@" + text) else { return nil }
         return mailbox.domain.description == text ? text : nil
     }

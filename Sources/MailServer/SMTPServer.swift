@@ -1,5 +1,6 @@
 public import Logging
 import MailTLS
+import Metrics
 public import NIOCore
 public import NIOPosix
 import SMTPProtocol
@@ -117,6 +118,7 @@ public struct SMTPServer: Sendable {
     ) throws -> ChildOutput {
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
         let admission = limiter.admit(client)
+        Counter(label: "swiftmta_connections_total", dimensions: [("listener", "\(listener.mode)"), ("admitted", "\(admission == .admitted)")]).increment()
         guard admission == .admitted else {
             logger.notice("rejecting connection from [\(client)] on \(listener.mode): \(admission == .clientFull ? "too many connections from this address" : "too many connections")")
             // Implicit TLS: a plaintext 421 would be a protocol error; the connection just closes.

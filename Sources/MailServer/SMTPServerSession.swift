@@ -1,6 +1,7 @@
 import Logging
 import MailAuth
 import MailTLS
+import Metrics
 import NIOCore
 import SMTPProtocol
 
@@ -476,6 +477,7 @@ private struct SessionDriver {
             return machine.authFailed(decision.reply)
         }
         damping?.success(client: info.clientAddress)
+        Counter(label: "swiftmta_auth_successes_total", dimensions: [("mechanism", result.mechanism.rawValue)]).increment()
         authentication = result
         logger.info("AUTH=server, relay=\(relay), authid=\(result.authenticationIdentity), mech=\(result.mechanism), bits=0")
         machine.authSucceeded(identity: result.authenticationIdentity)
@@ -489,6 +491,7 @@ private struct SessionDriver {
         pendingSuccess = nil
         let reason = (error as? SASLError)?.kind ?? .temporaryFailure
         logger.notice("AUTH failure (\(name)): \(reason), relay=\(relay)")
+        Counter(label: "swiftmta_auth_failures_total", dimensions: [("mechanism", name.rawValue)]).increment()
         switch reason {
         case .authenticationFailed, .authorizationFailed, .serverAuthenticationFailed:
             if let delay = damping?.failure(client: info.clientAddress), delay > .zero {

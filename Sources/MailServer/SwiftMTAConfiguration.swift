@@ -236,7 +236,12 @@ public struct SwiftMTAConfiguration: Sendable {
         let reader = ConfigurationReader(file: file, text: text)
         let document: TOMLTable
         do {
-            document = try TOMLTable(string: text)
+            if let problem = ConfigurationReader.lexicalProblem(in: text) {
+                reader.report(ConfigurationError(file: file, key: nil, line: problem.line, message: "TOML syntax: \(problem.message)"))
+                document = TOMLTable()
+            } else {
+                document = try TOMLTable(string: text)
+            }
         } catch let error as TOMLParseError {
             reader.report(ConfigurationError(file: file, key: nil, line: error.source.begin.line, message: "TOML syntax: \(error.description) (column \(error.source.begin.column))"))
             document = TOMLTable()

@@ -119,3 +119,23 @@ struct ConfigurationTests {
         #expect(error?.description == "/nonexistent/swiftmta.toml: cannot open: No such file or directory")
     }
 }
+
+extension ConfigurationTests {
+    @Test("characters TOML allows only in strings and comments are a syntax error with its line, not a parser crash", arguments: [
+        ("[[l\u{FFFD}sten]]\naddress = \"127.0.0.1:25\"\n", 1),
+        ("hostname = \"mx.example.test\"\n\n[smtp]\ngr\u{E9}eting = \"x\"\n", 4),
+        ("hostname = \"a\u{0}b\"\n", 1),
+        ("hostname = \"unclosed\n", 1),
+    ] as [(String, Int)])
+    func lexicalProblems(text: String, line: Int) {
+        let error = #expect(throws: ConfigurationError.self) { try SwiftMTAConfiguration.parse(text, file: "odd.toml") }
+        #expect(error?.line == line, "\(String(describing: error))")
+        #expect(error?.message.hasPrefix("TOML syntax: ") == true, "\(String(describing: error))")
+    }
+
+    @Test("non-ASCII text in strings and comments is fine")
+    func unicodeInStrings() throws {
+        let configuration = try SwiftMTAConfiguration.parse("# Grüße\n[smtp]\ngreeting = \"$j prêt à servir\"\n", file: "ok.toml")
+        #expect(configuration.smtp.greeting == "$j prêt à servir")
+    }
+}

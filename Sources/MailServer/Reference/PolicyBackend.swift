@@ -2,6 +2,7 @@ import Logging
 import MailAuth
 import MailRouting
 import MailTLS
+import Metrics
 import NIOCore
 import SMTPProtocol
 
@@ -190,6 +191,7 @@ struct PolicyMessage: SMTPMessageReceiver {
             return .accept(.messageAccepted())
         }
         let id = try await writer.commit(envelope)
+        Counter(label: "swiftmta_messages_accepted_total").increment()
         var line = "\(id): from=\(envelope.sender), size=\(envelope.size), nrcpts=\(envelope.recipients.count), proto=\(envelope.protocolName), relay=\(relay)"
         if let user = envelope.authenticatedUser { line += ", authid=\(user)" }
         logger.info("\(line)")
