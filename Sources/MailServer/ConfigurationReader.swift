@@ -217,6 +217,11 @@ final class ConfigurationReader {
     /// ending the process — on some of them in a table header. The line of the first such
     /// character, or of a control character TOML never allows, with what is wrong; `nil` when
     /// the text can go to the parser.
+    /// What TOML 1.0 allows outside strings and comments: bare keys (letters, digits, `_`, `-`),
+    /// `.`, `=`, `,`, brackets and braces, numbers, booleans and dates (`+`, `:`), white space.
+    static let plainTOMLCharacters: Set<UInt8> = Set(
+        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.=,[]{}+: \t\r".utf8))
+
     static func lexicalProblem(in text: String) -> (line: Int, message: String)? {
         enum Context { case plain, comment, basic, literal, multilineBasic, multilineLiteral }
         let quote: Unicode.Scalar = "\"", apostrophe: Unicode.Scalar = "'", backslash: Unicode.Scalar = "\\"
@@ -255,6 +260,8 @@ final class ConfigurationReader {
                     context = .literal
                 } else if !scalar.isASCII {
                     return (line, "\"\(Character(scalar))\" outside a string or comment: TOML keys are ASCII unless quoted")
+                } else if !Self.plainTOMLCharacters.contains(UInt8(scalar.value)) {
+                    return (line, "\"\(Character(scalar))\" outside a string or comment: TOML has it only in strings")
                 }
             case .comment:
                 break

@@ -139,3 +139,11 @@ extension ConfigurationTests {
         #expect(configuration.smtp.greeting == "$j prêt à servir")
     }
 }
+
+extension ConfigurationTests {
+    @Test("punctuation TOML has only in strings, in a table header, is a syntax error with its line")
+    func punctuationInHeader() {
+        let error = #expect(throws: ConfigurationError.self) { try SwiftMTAConfiguration.parse("\n[`uth]\nx = 1\n", file: "odd.toml") }
+        #expect(error?.line == 2, "\(String(describing: error))")
+    }
+}
