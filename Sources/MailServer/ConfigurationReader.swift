@@ -212,83 +212,14 @@ final class ConfigurationReader {
         return result
     }
 
-    /// A first look at the text before TOMLKit parses it: TOML allows characters beyond ASCII
-    /// only inside strings and comments (TOML 1.0, Keys), and toml++ (under TOMLKit) asserts —
-    /// ending the process — on some of them in a table header. The line of the first such
-    /// character, or of a control character TOML never allows, with what is wrong; `nil` when
-    /// the text can go to the parser.
-    /// What TOML 1.0 allows outside strings and comments: bare keys (letters, digits, `_`, `-`),
-    /// `.`, `=`, `,`, brackets and braces, numbers, booleans and dates (`+`, `:`), white space.
-    static let plainTOMLCharacters: Set<UInt8> = Set(
-        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.=,[]{}+: \t\r".utf8))
-
+    /// A first look at the text before TOMLKit parses it: ``TOMLShape`` checks the structure
+    /// toml++ (under TOMLKit) takes for granted — it asserts, ending the process, on some inputs
+    /// it should refuse (a table header that does not start with a key, a non-ASCII character in
+    /// one). The line of the first problem and what it is, or `nil` when the text can go to the
+    /// parser.
     static func lexicalProblem(in text: String) -> (line: Int, message: String)? {
-        enum Context { case plain, comment, basic, literal, multilineBasic, multilineLiteral }
-        let quote: Unicode.Scalar = "\"", apostrophe: Unicode.Scalar = "'", backslash: Unicode.Scalar = "\\"
-        var context = Context.plain
-        var line = 1
-        let scalars = Array(text.unicodeScalars)
-        var index = 0
-        func tripled(_ scalar: Unicode.Scalar) -> Bool {
-            index + 2 < scalars.count && scalars[index] == scalar && scalars[index + 1] == scalar && scalars[index + 2] == scalar
-        }
-        while index < scalars.count {
-            let scalar = scalars[index]
-            if scalar == "\n" {
-                if context == .basic || context == .literal { return (line, "a string is not closed on its line") }
-                if context == .comment { context = .plain }
-                line += 1
-                index += 1
-                continue
-            }
-            if (scalar.value < 0x20 && scalar != "\t" && scalar != "\r") || scalar.value == 0x7F {
-                return (line, "control character U+\(String(scalar.value, radix: 16, uppercase: true)) (TOML allows none)")
-            }
-            switch context {
-            case .plain:
-                if scalar == "#" {
-                    context = .comment
-                } else if tripled(quote) {
-                    context = .multilineBasic
-                    index += 2
-                } else if tripled(apostrophe) {
-                    context = .multilineLiteral
-                    index += 2
-                } else if scalar == quote {
-                    context = .basic
-                } else if scalar == apostrophe {
-                    context = .literal
-                } else if !scalar.isASCII {
-                    return (line, "\"\(Character(scalar))\" outside a string or comment: TOML keys are ASCII unless quoted")
-                } else if !Self.plainTOMLCharacters.contains(UInt8(scalar.value)) {
-                    return (line, "\"\(Character(scalar))\" outside a string or comment: TOML has it only in strings")
-                }
-            case .comment:
-                break
-            case .basic:
-                if scalar == backslash {
-                    index += 1
-                } else if scalar == quote {
-                    context = .plain
-                }
-            case .literal:
-                if scalar == apostrophe { context = .plain }
-            case .multilineBasic:
-                if scalar == backslash {
-                    index += 1
-                } else if tripled(quote) {
-                    context = .plain
-                    index += 2
-                }
-            case .multilineLiteral:
-                if tripled(apostrophe) {
-                    context = .plain
-                    index += 2
-                }
-            }
-            index += 1
-        }
-        return nil
+        var shape = TOMLShape(Array(text.utf8))
+        return shape.check()
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {

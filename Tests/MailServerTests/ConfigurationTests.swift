@@ -147,3 +147,35 @@ extension ConfigurationTests {
         #expect(error?.line == 2, "\(String(describing: error))")
     }
 }
+
+extension ConfigurationTests {
+    @Test("TOML's whole syntax passes the shape check: multi-line arrays with comments, quoted and dotted keys, literal and multi-line strings, inline tables, numbers with underscores, CRLF")
+    func fullSyntax() throws {
+        let text = """
+            hostname = "mx.example.test"   # the name
+            virtuser_domains = [
+              "a.example",  # one
+              'b.example',
+            ]
+            auth.options = ['p']
+            [ smtp ]
+            greeting = \"\"\"$j ready\"\"\"
+            "privacy" = [ 'goaway' ]
+            max_message_size = 1_048_576
+            command_timeout = 300
+            help_file = '''/etc/mail/helpfile'''
+            [relay]
+            dnsbl = [ { zone = "z.example", message = 'Rejected ${client_addr}' }, {zone="y.example"} ]\r
+            [[listen]]
+            address = "127.0.0.1:25"
+
+            """
+        let configuration = try SwiftMTAConfiguration.parse(text, file: "full.toml")
+        #expect(configuration.routing.virtualDomains == ["a.example", "b.example"])
+        #expect(configuration.smtp.greeting == "$j ready")
+        #expect(configuration.smtp.privacy == ["goaway"])
+        #expect(configuration.smtp.maximumMessageSize == 1_048_576)
+        #expect(configuration.routing.dnsbl.map(\.zone) == ["z.example", "y.example"])
+        #expect(configuration.authentication.options == ["p"])
+    }
+}
