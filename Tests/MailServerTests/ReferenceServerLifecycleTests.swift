@@ -215,3 +215,19 @@ struct ReferenceServerLifecycleTests {
         #expect(perConnection < 128 * 1024, "\(perConnection) bytes per idle connection")
     }
 }
+
+extension ReferenceServerLifecycleTests {
+    @Test("a user added with swiftmta auth add while the server runs can authenticate at once")
+    func passwordFileReloads() async throws {
+        let server = try await ReferenceServerClientTests.server(modes: ["smtp"])
+        let before = try await swaks(server["smtp"], [
+            "--to", "root@localhost", "-tls", "-a", "PLAIN", "--auth-user", "dave", "--auth-password", "new user", "--quit-after", "AUTH",
+        ])
+        #expect(before.standardOutput.contains("535 5.7.8"), "\(before.standardOutput)")
+        try ServeProcess.addUser("dave", password: "new user", in: server.directory)
+        let after = try await swaks(server["smtp"], [
+            "--to", "root@localhost", "-tls", "-a", "PLAIN", "--auth-user", "dave", "--auth-password", "new user", "--quit-after", "AUTH",
+        ])
+        #expect(after.standardOutput.contains("235 2.7.0 Authentication successful"), "\(after.standardOutput)")
+    }
+}

@@ -206,13 +206,17 @@ struct ReferenceSetup {
                     return nil
                 }
             }
-            let users: SASLPasswordFile
+            let users: any SASLCredentialVerifier
+            let count: Int
             do {
                 if !createsFiles, isEmbeddedDefault, !FileSupport.exists(path) {
                     users = try SASLPasswordFile(contents: "", path: path)
+                    count = 0
                     summary.append("\(path) will be made on first start")
                 } else {
-                    users = try SASLPasswordFile(path: path)
+                    let file = try PasswordFileUsers(path: path, logger: logger)
+                    users = file
+                    count = file.count
                 }
             } catch {
                 errors.append(configuration.error("auth.backend", error.message))
@@ -223,8 +227,8 @@ struct ReferenceSetup {
             backend = SASLNativeServer(
                 verifier: users, serverName: configuration.hostname, otherHostNames: Array(Set(otherNames)).sorted(),
                 mechanisms: requested.isEmpty ? SASLNativeServer.allMechanisms : requested)
-            let hint = users.count == 0 ? ": add one with swiftmta auth add USER" : ""
-            summary.append("AUTH users in \(path) (\(users.count) user\(users.count == 1 ? "" : "s")\(hint))")
+            let hint = count == 0 ? ": add one with swiftmta auth add USER; it is read again when it changes" : ""
+            summary.append("AUTH users in \(path) (\(count) user\(count == 1 ? "" : "s")\(hint))")
         }
         for (index, mechanism) in requested.enumerated() where !backend.mechanisms.contains(mechanism) {
             errors.append(configuration.error("auth.mechanisms[\(index)]", "\(mechanism) is not available from this backend (it has \(backend.mechanisms.map(\.rawValue).joined(separator: " ")))"))
