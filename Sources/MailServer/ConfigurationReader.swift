@@ -90,7 +90,7 @@ final class ConfigurationReader {
         return number
     }
 
-    /// A duration: an integer of seconds, or a string of a number and a unit (`30s`, `5m`, `4h`, `5d`).
+    /// A duration: an integer of seconds, or a string of a number and a unit (`250ms`, `30s`, `5m`, `4h`, `5d`).
     func duration(_ table: TOMLTable, _ key: String, at path: String, range: ClosedRange<Duration>) -> Duration? {
         guard let value = table[key] else { return nil }
         let parsed: Duration?
@@ -102,7 +102,7 @@ final class ConfigurationReader {
             parsed = nil
         }
         guard let parsed else {
-            report(join(path, key), "must be a duration: seconds, or a number with s, m, h or d (\"30s\", \"5m\")")
+            report(join(path, key), "must be a duration: seconds, or a number with ms, s, m, h or d (\"30s\", \"5m\")")
             return nil
         }
         guard range.contains(parsed) else {
@@ -159,12 +159,17 @@ final class ConfigurationReader {
         path.isEmpty ? key : "\(path).\(key)"
     }
 
-    /// `30s`, `5m`, `4h`, `5d`, `90` (seconds).
+    /// `250ms`, `30s`, `5m`, `4h`, `5d`, `90` (seconds).
     static func parseDuration(_ text: String) -> Duration? {
         let trimmed = Substring(text).trimmingCharacters
         guard let last = trimmed.last else { return nil }
         let unit: Int64
         var number = Substring(trimmed)
+        if number.hasSuffix("ms") {
+            number = number.dropLast(2)
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(number) else { return nil }
+            return .milliseconds(value)
+        }
         switch last {
         case "s": unit = 1; number = number.dropLast()
         case "m": unit = 60; number = number.dropLast()
@@ -179,6 +184,7 @@ final class ConfigurationReader {
 
     static func format(_ duration: Duration) -> String {
         let seconds = duration.components.seconds
+        if duration.components.attoseconds != 0 { return "\(seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)ms" }
         if seconds % 86_400 == 0, seconds > 0 { return "\(seconds / 86_400)d" }
         if seconds % 3600 == 0, seconds > 0 { return "\(seconds / 3600)h" }
         if seconds % 60 == 0, seconds > 0 { return "\(seconds / 60)m" }

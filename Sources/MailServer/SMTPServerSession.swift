@@ -490,22 +490,25 @@ private struct SessionDriver {
         mechanism = nil
         pendingSuccess = nil
         let reason = (error as? SASLError)?.kind ?? .temporaryFailure
-        logger.notice("AUTH failure (\(name)): \(reason), relay=\(relay)")
         Counter(label: "swiftmta_auth_failures_total", dimensions: [("mechanism", name.rawValue)]).increment()
+        /// Brute-force damping: the answer waits, longer after each failure from this address.
+        func damped() async {
+            let delay = damping?.failure(client: info.clientAddress) ?? .zero
+            logger.notice("AUTH failure (\(name)): \(reason), relay=\(relay), delay=\(ConfigurationReader.format(delay))")
+            if delay > .zero { try? await Task.sleep(for: delay) }
+        }
         switch reason {
         case .authenticationFailed, .authorizationFailed, .serverAuthenticationFailed:
-            if let delay = damping?.failure(client: info.clientAddress), delay > .zero {
-                try? await Task.sleep(for: delay)
-            }
+            await damped()
             machine.authFailed(nil)
         case .malformed, .invalidState:
-            if let delay = damping?.failure(client: info.clientAddress), delay > .zero {
-                try? await Task.sleep(for: delay)
-            }
+            await damped()
             machine.authFailed(ServerReplies.malformedAuthentication)
         case .mechanismUnavailable:
+            logger.notice("AUTH failure (\(name)): \(reason), relay=\(relay)")
             machine.authFailed(ServerReplies.mechanismUnavailable)
         default:
+            logger.notice("AUTH failure (\(name)): \(reason), relay=\(relay)")
             machine.authFailed(ServerReplies.temporaryAuthenticationFailure)
         }
     }

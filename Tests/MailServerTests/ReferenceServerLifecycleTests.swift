@@ -231,3 +231,23 @@ extension ReferenceServerLifecycleTests {
         #expect(after.standardOutput.contains("235 2.7.0 Authentication successful"), "\(after.standardOutput)")
     }
 }
+
+extension ReferenceServerLifecycleTests {
+    @Test("failed AUTH is answered after a delay that doubles per failure from the address, across connections")
+    func failureDamping() async throws {
+        let server = try await offThread {
+            try ServeProcess(standardConfiguration.replacingOccurrences(of: "options = [\"p\"]", with: "options = [\"p\"]\nfailure_delay = \"50ms\""), modes: ["smtp"]) { directory in
+                try ServeProcess.addUser("alice", password: "wonder land", in: directory)
+            }
+        }
+        for _ in 0..<3 {
+            let wrong = try await swaks(server["smtp"], [
+                "--to", "root@localhost", "-a", "CRAM-MD5", "--auth-user", "alice", "--auth-password", "guess", "--quit-after", "AUTH",
+            ])
+            #expect(wrong.standardOutput.contains("535 5.7.8"))
+        }
+        let delays = server.output.split(separator: "\n").filter { $0.contains("AUTH failure (CRAM-MD5)") }.compactMap { $0.split(separator: "delay=").last }
+        #expect(delays == ["50ms", "100ms", "200ms"], "\(server.output)")
+        #expect(!server.output.contains("guess"))
+    }
+}
