@@ -125,7 +125,8 @@ private struct SessionDriver {
             authMechanismsWithoutTLS: withoutTLS,
             authMechanismsWithTLS: withTLS,
             requireHello: true,
-            checkHello: true)
+            checkHello: true,
+            helpTopics: configuration.help?.machineTopics(hostname: configuration.hostname) ?? [:])
     }
 
     var relay: String { "[\(info.clientAddress)]" }

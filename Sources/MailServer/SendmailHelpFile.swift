@@ -60,6 +60,18 @@ public struct SendmailHelpFile: Hashable, Sendable {
         self.topics = topics
     }
 
+    /// The text by topic as SMTPProtocol's machine takes it (``SMTPServerConfiguration/helpTopics``):
+    /// macros expanded for `hostname`, `smtp` as the topic of plain HELP, each ending with
+    /// Sendmail's `End of HELP info`.
+    public func machineTopics(hostname: String) -> [String: [String]] {
+        let macros = SendmailMacros(hostname: hostname)
+        var result: [String: [String]] = [:]
+        for (topic, lines) in topics {
+            result[topic == "smtp" ? "" : topic] = lines.map(macros.expand) + ["End of HELP info"]
+        }
+        return result
+    }
+
     /// The reply to `HELP topic` (`nil` topic: plain HELP, the `smtp` topic), with macros expanded
     /// for `hostname`.
     public func reply(for topic: String?, hostname: String) -> SMTPReply {

@@ -336,3 +336,30 @@ extension ReferenceServerPolicyTests {
         #expect(stored.first?.envelope.contains("recipient <two@localhost>") == true)
     }
 }
+
+extension ReferenceServerPolicyTests {
+    @Test("HELP from a Sendmail help file: the seed's one-line smtp topic, another topic, an unknown one")
+    func helpFile() async throws {
+        let server = try await offThread {
+            try ServeProcess("[smtp]\nhelp_file = \"helpfile\"\n", modes: ["smtp"]) { directory in
+                try directory.write("helpfile", "#vers\t2\nsmtp\tI'm sorry, Dave, I'm afraid I can't do that.\nmail\tMAIL FROM: <sender> [ <parameters> ]\nmail\tSpecifies the sender; $j is this host.\n")
+            }
+        }
+        let client = try await LineClient(port: server["smtp"])
+        _ = try await client.readReply()
+        try await client.send("HELP\r\nHELP mail\r\nHELP rcpt\r\n")
+        #expect(try await client.readReply() == "214-2.0.0 I'm sorry, Dave, I'm afraid I can't do that.\n214 2.0.0 End of HELP info")
+        #expect(try await client.readReply() == "214-2.0.0 MAIL FROM: <sender> [ <parameters> ]\n214-2.0.0 Specifies the sender; mx.example.test is this host.\n214 2.0.0 End of HELP info")
+        #expect(try await client.readReply() == "504 5.3.0 HELP topic unknown")
+    }
+
+    @Test("a help file that does not parse is a configuration error naming it and its line")
+    func badHelpFile() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("helpfile", "#vers\t2\nsmtp\tfine\nno tab here\n")
+        let file = try directory.write("swiftmta.toml", "[smtp]\nhelp_file = \"helpfile\"\n[[listen]]\naddress = \"127.0.0.1:0\"\n")
+        let result = try await ExternalTool.run(ServeProcess.executable, ["check-config", file])
+        #expect(result.status == 78)
+        #expect(result.standardOutput.hasPrefix("\(file):2: smtp.help_file: \(directory.path)/helpfile:3: expected topic<TAB>text"), "\(result.standardOutput)")
+    }
+}
