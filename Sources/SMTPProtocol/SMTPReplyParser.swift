@@ -91,7 +91,7 @@ public struct SMTPReplyParser: Sendable {
             enhanced = first.0
             texts = candidates.map { String($0!.1) }
         }
-        return SMTPReply(code, enhanced, lines: texts)
+        return SMTPReply(unwrapped: code, enhanced, lines: texts)
     }
 }
 
