@@ -161,6 +161,23 @@ struct SMTPCommandTests {
         #expect(error?.kind == .invalidCharacter)
     }
 
+    @Test("the round-trip generator makes source routes, and they survive encoding")
+    func generatorMakesRoutes() throws {
+        var routed = 0
+        for seed in 0..<300 {
+            var generator = SeededGenerator(seed: UInt64(seed))
+            switch CommandGenerator.command(using: &generator) {
+            case .mail(let path, _) where !path.sourceRoute.isEmpty: routed += 1
+            case .recipient(let path, _) where !path.sourceRoute.isEmpty: routed += 1
+            default: break
+            }
+        }
+        #expect(routed >= 5)
+        let line = "MAIL FROM:<@a.example:b@c.example>"
+        let command = try parse(line)
+        #expect(command.encoded == line + "\r\n")
+    }
+
     @Test("encode then parse gives the same command", arguments: 0..<300)
     func roundTrip(seed: Int) throws {
         var generator = SeededGenerator(seed: UInt64(seed))

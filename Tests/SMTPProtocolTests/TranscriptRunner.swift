@@ -7,7 +7,7 @@ import SMTPProtocol
 ///
 /// Format, one item per line:
 /// - `C: text` — the client sends `text` followed by CRLF. Consecutive C:/R: lines go out as one
-///   write (a pipelined group).
+///   write (a pipelined group); any other line between them separates writes.
 /// - `R: text` — the client sends `text` raw, with escapes `\r`, `\n`, `\t`, `\\`, and `\x..`.
 /// - `S: line` — a reply line the server sends.
 /// - `A: action` — something the machine asked of its caller (a policy question, message text,
@@ -17,8 +17,8 @@ import SMTPProtocol
 ///   `A: starttls` flush too and are not followed by one. Byte-by-byte replays, whose flush points
 ///   differ by nature, ignore these lines.
 /// - `E: event` — the driver tells the machine something: `tls-established`, `tls-failed`,
-///   `timeout`. When a transcript has an `E: tls-established`, STARTTLS waits for it (and bytes
-///   sent in between arrive during the handshake); otherwise TLS is established at once.
+///   `timeout`. In a transcript with `E:` lines, STARTTLS waits for `E: tls-established` (and
+///   bytes sent in between arrive during the handshake); otherwise TLS is established at once.
 /// - `@name args` — set-up and policy for the harness (see ``Directives``); `#` starts a comment.
 struct TranscriptRunner {
     /// What the harness answers when the machine asks.
@@ -104,6 +104,7 @@ struct TranscriptRunner {
         case "no-chunking": directives.configuration.extensions.remove(.chunking)
         case "no-dsn": directives.configuration.extensions.remove(.dsn)
         case "etrn": directives.configuration.extensions.insert(.etrn)
+        case "binarymime": directives.configuration.extensions.insert(.binaryMIME)
         case "starttls": directives.configuration.startTLSAvailable = true
         case "auth-without-tls": directives.configuration.authMechanismsWithoutTLS = words[1].split(separator: ",").map(String.init)
         case "auth-with-tls": directives.configuration.authMechanismsWithTLS = words[1].split(separator: ",").map(String.init)
@@ -132,7 +133,7 @@ struct TranscriptRunner {
         var text = ""
         var challenges = directives.authChallenges
         var unflushed = false
-        let waitsForHandshake = items.contains { if case .event("tls-established", _) = $0 { return true } else { return false } }
+        let waitsForHandshake = items.contains { if case .event = $0 { return true } else { return false } }
         func flushText() {
             if !text.isEmpty { output.append("A: text \(Self.escape(text))"); text = "" }
         }

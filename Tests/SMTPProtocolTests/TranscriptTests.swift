@@ -15,7 +15,10 @@ struct TranscriptTests {
     @Test("the transcript folder holds the sessions the issue lists")
     func coverage() {
         for name in ["plain", "pipelined", "partial-recipients", "rset", "bdat", "auth-initial-response",
-                     "auth-cancel", "starttls-injection", "overlong-line", "bare-lf-in-data",
+                     "auth-cancel", "starttls-injection", "starttls-handshake-injection", "line-limits", "line-limits-extensions",
+                     "long-echo", "bare-lf-in-data", "bdat-malformed", "bdat-overlong", "bdat-failed-then-rcpt",
+                     "bdat-line-length", "policy-421", "reply-and-close", "lmtp-errors", "utf8-echo", "timeout",
+                     "timeout-handshake", "pipelining-flush",
                      "smuggling-crlf-dot-lf", "smuggling-lf-dot-crlf", "too-many-recipients", "unknown-flood"] {
             #expect(Self.names.contains("\(name).txt"), "missing transcript \(name).txt")
         }
