@@ -202,7 +202,7 @@ public enum SMTPCommand: Hashable, Sendable {
     }
 
     /// Splits `<path> params` (or `path params`) at the end of the path, honouring quoted strings
-    /// inside angle brackets.
+    /// and address literals (whose `dcontent` may hold `>`, RFC 5321 §4.1.3) inside angle brackets.
     static func splitPath(_ text: Substring) -> (path: Substring, rest: Substring) {
         guard text.first == "<" else {
             let end = text.firstIndex(of: " ") ?? text.endIndex
@@ -210,6 +210,7 @@ public enum SMTPCommand: Hashable, Sendable {
         }
         var index = text.startIndex
         var quoted = false
+        var literal = false
         while index < text.endIndex {
             let character = text[index]
             if quoted, character == "\\" {
@@ -217,8 +218,10 @@ public enum SMTPCommand: Hashable, Sendable {
                 if index < text.endIndex { index = text.index(after: index) }
                 continue
             }
-            if character == "\"" { quoted.toggle() }
-            if !quoted, character == ">" {
+            if !literal, character == "\"" { quoted.toggle() }
+            if !quoted, character == "[" { literal = true }
+            if !quoted, character == "]" { literal = false }
+            if !quoted, !literal, character == ">" {
                 let end = text.index(after: index)
                 return (text[..<end], text[end...])
             }

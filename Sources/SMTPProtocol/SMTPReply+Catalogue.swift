@@ -5,10 +5,10 @@
 /// outgrows RFC 5321 §4.5.3.1.5.
 extension SMTPReply {
     /// The most characters of a client's text (a path, a keyword) a reply repeats.
-    public static let echoLimit = 256
+    package static let echoLimit = 256
 
     /// `text` as a reply repeats it: at most `limit` characters, with `...` when cut.
-    public static func echo(_ text: String, limit: Int = echoLimit) -> String {
+    package static func echo(_ text: String, limit: Int = echoLimit) -> String {
         guard text.unicodeScalars.count > limit else { return text }
         return String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))) + "..."
     }

@@ -56,6 +56,9 @@ struct SMTPCommandTests {
         ("RCPT TO:<用户@例子.测试>", .recipient(ForwardPath(mailbox: mailbox("用户", .name("例子.测试"))), RecipientParameters())),
         ("RCPT TO:<x@[IPv6:2001:db8::1]>", .recipient(ForwardPath(mailbox: mailbox("x", .ipv6("2001:db8::1"))), RecipientParameters())),
         ("RCPT TO:<x@[x-tag:stuff]>", .recipient(ForwardPath(mailbox: mailbox("x", .general(tag: "x-tag", content: "stuff"))), RecipientParameters())),
+        // dcontent may hold ">" (RFC 5321 §4.1.3): it does not end the path (a fuzz finding).
+        ("RCPT TO:<b@[7:>]>", .recipient(ForwardPath(mailbox: mailbox("b", .general(tag: "7", content: ">"))), RecipientParameters())),
+        ("RCPT TO:b@[7:>]", .recipient(ForwardPath(mailbox: mailbox("b", .general(tag: "7", content: ">"))), RecipientParameters())),
         ("DATA", .data),
         ("BDAT 1000", .bdat(size: 1000, last: false)),
         ("bdat 0 last", .bdat(size: 0, last: true)),
@@ -208,7 +211,7 @@ enum CommandGenerator {
     static let quotedParts = ["john doe", "a\"b", "back\\slash", "@at@", "dot..dot", ".lead"]
     static let domains: [MailboxDomain] = [.name("example.test"), .name("Mail.Example.COM"), .name("a-b.c-d.example"), .name("例子.测试"),
                                            .name("bücher.example"), .ipv4("192.0.2.1"), .ipv6("2001:db8::1"), .ipv6("::ffff:192.0.2.1"),
-                                           .general(tag: "x-tag", content: "abc")].map { try! MailboxDomain($0) }
+                                           .general(tag: "x-tag", content: "abc"), .general(tag: "7", content: "a>\"b")].map { try! MailboxDomain($0) }
 
     static let routes: [[String]] = [[], [], ["a.example"], ["relay.example", "Mx-2.Example.COM"], ["例子.测试"]]
 
