@@ -246,10 +246,17 @@ public struct SMTPServerStateMachine: Sendable {
     private var input = ByteBuffer()
     private var framer: SMTPLineFramer
     private var queue: [Action] = []
+    /// The longest MAIL and RCPT lines, and the longest line of any command.
+    private let mailLineLimit: Int
+    private let recipientLineLimit: Int
+    private let framingLimit: Int
 
     public init(configuration: SMTPServerConfiguration) {
         self.configuration = configuration
         self.framer = SMTPLineFramer(maximumLineLength: configuration.limits.commandLineLength)
+        mailLineLimit = configuration.limits.commandLineLength + Self.mailLineExtra(configuration)
+        recipientLineLimit = configuration.limits.commandLineLength + Self.recipientLineExtra(configuration)
+        framingLimit = max(mailLineLimit, recipientLineLimit)
     }
 
     /// A short name of the current state, for trace logs.
@@ -550,7 +557,7 @@ public struct SMTPServerStateMachine: Sendable {
     // MARK: - Limits
 
     /// The octets the extensions offered may add to a MAIL line (see ``SMTPLimits/commandLineLength``).
-    private var mailLineExtra: Int {
+    private static func mailLineExtra(_ configuration: SMTPServerConfiguration) -> Int {
         let offered = configuration.extensions
         var extra = 26  // SIZE, always offered (RFC 1870 §3)
         if offered.contains(.eightBitMIME) || offered.contains(.binaryMIME) { extra += 16 }  // " BODY=BINARYMIME"
@@ -564,23 +571,19 @@ public struct SMTPServerStateMachine: Sendable {
     }
 
     /// The octets DSN's NOTIFY and ORCPT may add to a RCPT line (RFC 3461 §4).
-    private var recipientLineExtra: Int {
+    private static func recipientLineExtra(_ configuration: SMTPServerConfiguration) -> Int {
         configuration.extensions.contains(.dsn) ? 500 : 0
-    }
-
-    /// The longest command line of any verb.
-    private var framingLimit: Int {
-        configuration.limits.commandLineLength + max(mailLineExtra, recipientLineExtra)
     }
 
     /// The longest line allowed for the command `line` starts with, CRLF included.
     private func lineLimit(for line: ByteBuffer) -> Int {
-        let base = configuration.limits.commandLineLength
-        let verb = line.readableBytesView.prefix(4).map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }
-        switch verb {
-        case Array("MAIL".utf8): return base + mailLineExtra
-        case Array("RCPT".utf8): return base + recipientLineExtra
-        default: return base
+        let view = line.readableBytesView
+        guard view.count >= 4 else { return configuration.limits.commandLineLength }
+        func letter(_ offset: Int) -> UInt8 { view[view.index(view.startIndex, offsetBy: offset)] & 0xDF }
+        switch (letter(0), letter(1), letter(2), letter(3)) {
+        case (UInt8(ascii: "M"), UInt8(ascii: "A"), UInt8(ascii: "I"), UInt8(ascii: "L")): return mailLineLimit
+        case (UInt8(ascii: "R"), UInt8(ascii: "C"), UInt8(ascii: "P"), UInt8(ascii: "T")): return recipientLineLimit
+        default: return configuration.limits.commandLineLength
         }
     }
 
