@@ -134,7 +134,7 @@ public struct SMTPServer: Sendable {
             handshake = promise.futureResult
         }
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(timeout)))
-        try channel.pipeline.syncOperations.addHandler(CommandTimeoutHandler(hostname: hostname))
+        try channel.pipeline.syncOperations.addHandler(CommandTimeoutHandler())
         let connection = try SMTPServerSession.Connection(wrappingChannelSynchronously: channel)
         return .accepted(Accepted(connection: connection, handshake: handshake))
     }

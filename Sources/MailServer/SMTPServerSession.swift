@@ -82,8 +82,6 @@ private struct SessionDriver {
     /// that STARTTLS's 220 can go out through the TLS upgrade itself.
     var pending: ByteBuffer
     var lastReply: SMTPReply?
-    /// Close after the replies queued so far (a 421, a refusal that closes).
-    var closeAfterReplies = false
 
     init(
         configuration: ServerConfiguration, listener: ServerConfiguration.Listener, info: SMTPConnectionInfo,
@@ -115,11 +113,13 @@ private struct SessionDriver {
         let withoutTLS = implicitTLS ? withTLS : configuration.authentication?.offered(secure: false) ?? []
         let greeting = SendmailMacros(hostname: configuration.hostname).expand(configuration.greeting)
         let text = greeting.hasPrefix(configuration.hostname + " ") ? String(greeting.dropFirst(configuration.hostname.count + 1)) : greeting
+        var limits = configuration.limits.protocolLimits
+        limits.commandTimeout = configuration.limits.commandTimeout
         return SMTPServerConfiguration(
             hostname: configuration.hostname,
             greetingText: text.isEmpty ? "ESMTP" : text,
             dialect: listener.mode == .lmtp ? .lmtp : .smtp,
-            limits: configuration.limits.protocolLimits,
+            limits: limits,
             extensions: extensions,
             startTLSAvailable: configuration.tls != nil && !implicitTLS && listener.mode != .lmtp,
             authMechanismsWithoutTLS: withoutTLS,
@@ -175,15 +175,17 @@ private struct SessionDriver {
         while true {
             while let action = machine.next() {
                 guard try await perform(action) else { return }
-                if closeAfterReplies {
-                    // The reply that closes is the machine's next action; nothing after it runs.
-                    if case .send(let reply)? = machine.next() { queue(reply) }
-                    try await flush()
-                    return
-                }
             }
             try await flush()
-            guard let bytes = try await inbound.next() else { return }
+            let received: ByteBuffer?
+            do {
+                received = try await inbound.next()
+            } catch is CommandTimeout {
+                // The machine says what a timeout means now (421 4.4.2 and close).
+                machine.timedOut()
+                continue
+            }
+            guard let bytes = received else { return }
             if registry.isDraining, receiver == nil, mechanism == nil, bytes.readableBytes > 0 {
                 queue(ServerReplies.shuttingDown(host: configuration.hostname))
                 try await flush()
@@ -316,12 +318,10 @@ private struct SessionDriver {
         case .accept(let reply):
             machine.accept(reply)
         case .reject(let reply):
+            // The machine closes after a 421 (RFC 5321 §3.8).
             machine.reject(reply)
-            // RFC 5321 §3.8: a 421 reply closes the connection.
-            if reply.code == 421 { closeAfterReplies = true }
         case .rejectAndClose(let reply):
-            machine.reject(reply)
-            closeAfterReplies = true
+            machine.replyAndClose(reply)
         }
     }
 

@@ -110,7 +110,8 @@ struct EmbeddingAPITests {
             if seen == 2 { throw ScriptedBackend.Failure() }
         })
         try await withServer(backend: backend) { port in
-            let client = try await LineClient(port: port)
+            // A long timeout: the server shares two cooperative threads with every other test.
+            let client = try await LineClient(port: port, timeout: .seconds(60))
             _ = try await client.readReply()
             try await client.send("HELO client.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
             _ = try await client.readReply()

@@ -124,7 +124,7 @@ struct ReferenceServerLifecycleTests {
     func checkConfigGood() async throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("swiftmta.toml", standardConfiguration + "\n[[listen]]\naddress = \"127.0.0.1:2525\"\n")
-        try ServeProcess.addUser("alice", password: "wonder land", in: directory)
+        try await offThread { try ServeProcess.addUser("alice", password: "wonder land", in: directory) }
         let result = try await ExternalTool.run(Self.executable, ["check-config", file])
         #expect(result.status == 0, "\(result.standardOutput)")
         #expect(result.standardOutput.hasPrefix("\(file): OK\nhost name "))
@@ -224,7 +224,7 @@ extension ReferenceServerLifecycleTests {
             "--to", "root@localhost", "-tls", "-a", "PLAIN", "--auth-user", "dave", "--auth-password", "new user", "--quit-after", "AUTH",
         ])
         #expect(before.standardOutput.contains("535 5.7.8"), "\(before.standardOutput)")
-        try ServeProcess.addUser("dave", password: "new user", in: server.directory)
+        try await offThread { try ServeProcess.addUser("dave", password: "new user", in: server.directory) }
         let after = try await swaks(server["smtp"], [
             "--to", "root@localhost", "-tls", "-a", "PLAIN", "--auth-user", "dave", "--auth-password", "new user", "--quit-after", "AUTH",
         ])
