@@ -9,7 +9,7 @@ import TestSupport
 @Suite("Routing compared with Sendmail's address test mode", .serialized)
 struct RoutingOracleTests {
     static let oracle = URL(fileURLWithPath: ExternalTool.repositoryRoot).appendingPathComponent("Tests/MailRoutingTests/Oracle")
-    static let setups = ["talk", "howto", "smarthost"]
+    static let setups = ["talk", "howto", "smarthost", "access"]
 
     struct Row: Hashable {
         var address, mailer, host, user: String
