@@ -33,22 +33,46 @@ struct Serve: AsyncParsableCommand {
 
 struct Route: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Address test mode: how an address is routed, and why (like sendmail -bt /parse).")
+        abstract: "Address test mode: how an address is routed, and why (like sendmail -bt /parse and -bv).",
+        discussion: """
+            Prints the (mailer, host, user) triple as sendmail -bt /parse does, every lookup that \
+            decided it, and one verify: line per final address as sendmail -bv does (aliases \
+            expanded, local users checked). With --client-ip (or --local for a local submission) it \
+            also prints the answers an SMTP client would get at MAIL and RCPT (mail:, rcpt:, and the \
+            final verdict:), from the same code the server runs.
 
-    @Argument(help: "The recipient address (user@domain, <user@domain>, or a local name).")
+            ADDRESS may be written as an administrator or a To: header writes it: \
+            "Amy Tebbe <amy@tebbe.org>", amy@tebbe.org (Amy), <<amy@tebbe.org>>, amy@tebbe.org., \
+            host!user, user%host, or a bare local name.
+
+            Exit status: 0 deliverable (and accepted at MAIL and RCPT when a client is given); \
+            1 refused (the address does not parse, routing or verify refuses it, or the client \
+            would be refused at MAIL or RCPT, for now or for good); 2 the configuration cannot be \
+            used; 64 the options are wrong (--auth not MECH:USER or an unknown mechanism, \
+            --client-ip not an address, --sender, --client-host, --client-resolve or --auth without \
+            a client).
+            """)
+
+    @Argument(help: "The recipient address (user@domain, \"Name <user@domain>\", or a local name).")
     var address: String
 
-    @Option(name: .long, help: "The envelope sender, for the relay verdict.")
+    @Option(name: .long, help: "The envelope sender, for the MAIL and RCPT answers (needs --client-ip or --local).")
     var sender: String?
 
-    @Option(name: .long, help: "The client's IP address: also print the relay verdict.")
+    @Option(name: .long, help: "The client's IP address: also print the MAIL and RCPT answers.")
     var clientIP: String?
 
-    @Option(name: .long, help: "The client's verified host name.")
+    @Option(name: .long, help: "The client's verified host name (needs --client-ip).")
     var clientHost: String?
 
-    @Option(name: .long, help: "MECH:USER: the client authenticated so.")
+    @Option(name: .long, help: "How the client's name was found: ok, fail, forged or temp (Sendmail's ${client_resolve}; default ok with --client-host, fail without).")
+    var clientResolve: String?
+
+    @Option(name: .long, help: "MECH:USER: the client authenticated so (needs --client-ip).")
     var auth: String?
+
+    @Flag(name: .long, help: "Answer as for a local submission (no client: sendmail -bs, the sendmail command line).")
+    var local = false
 
     @Option(name: .long, help: "The configuration file (default: the embedded default).")
     var config: String?
@@ -56,10 +80,18 @@ struct Route: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
-    func run() async throws {
-        let request = RouteCommand.Request(
+    var request: RouteCommand.Request {
+        RouteCommand.Request(
             address: address, sender: sender, clientAddress: clientIP, clientHost: clientHost,
-            authentication: auth, configurationFile: config, json: json)
+            clientResolve: clientResolve, authentication: auth, localSubmission: local,
+            configurationFile: config, json: json)
+    }
+
+    func validate() throws {
+        if let problem = request.problem { throw ValidationError(problem) }
+    }
+
+    func run() async throws {
         let (output, status) = await RouteCommand.run(request)
         print(output, terminator: "")
         if status != 0 { throw ExitCode(status) }
