@@ -423,15 +423,19 @@ extension Router {
     /// Sendmail's Relay_ok: `.relay` when the client may relay, `.reject` when its name could not
     /// be trusted, `.pass` otherwise.
     ///
-    /// A local submission (no client) may relay. Loopback clients are not trusted by default, as
-    /// Sendmail trusts them: an access entry `Connect:127.0.0.1 RELAY` does it.
+    /// A local submission (no client) may relay. Loopback clients are not trusted by their address
+    /// or name, as Sendmail trusts them: an access entry `Connect:127.0.0.1 RELAY` does it.
     private func relayOK(_ client: ClientIdentity?, trace: inout [RoutingStep]) async throws(MailMapError) -> AccessVerdict {
         guard let client else {
             trace.append(.rule("a local submission may relay"))
             return AccessVerdict(.relay, reason: "local submission")
         }
-        if let parsed = IPAddressText(client.address), parsed.isLoopback {
-            trace.append(.rule("loopback client \(client.address) is not trusted to relay (Sendmail trusts it; the access entry Connect:\(parsed.accessKey) RELAY would)"))
+        // Sendmail's Relay_ok trusts 127.0.0.1 and ::1, and any client whose address or name is
+        // this host's; SwiftMTA does not, for a loopback client: a proxy or a local program on
+        // this host would relay for anyone. Only an access entry or class R trusts it.
+        let loopback = IPAddressText(client.address)?.isLoopback == true
+        if loopback, let parsed = IPAddressText(client.address) {
+            trace.append(.rule("loopback client \(client.address) is not trusted to relay by its address or name (Sendmail trusts it; the access entry Connect:\(parsed.accessKey) RELAY would)"))
         }
         let networks = MailMapKeys.addressAndNetworks(client.address)
         if let relayDomains = tables.relayDomains {
@@ -444,7 +448,7 @@ extension Router {
             return hit
         }
         let literal = "[\(client.address)]"
-        if try await isLocalHostName(literal, trace: &trace) { return AccessVerdict(.relay, reason: "\(literal) is this host") }
+        if !loopback, try await isLocalHostName(literal, trace: &trace) { return AccessVerdict(.relay, reason: "\(literal) is this host") }
         let shown = "[\(Self.sendmailAddress(client.address))]"
         switch client.nameResolution {
         case .temporaryFailure:
@@ -458,7 +462,7 @@ extension Router {
         }
         guard let name = client.hostName?.asciiLowercased else { return AccessVerdict(.pass, reason: "no client name") }
         let host = name.hasSuffix(".") ? String(name.dropLast()) : name
-        if try await isLocalHostName(host, trace: &trace) { return AccessVerdict(.relay, reason: "client \(host) is in class w") }
+        if !loopback, try await isLocalHostName(host, trace: &trace) { return AccessVerdict(.relay, reason: "client \(host) is in class w") }
         if try await isRelayDomain(host, trace: &trace) { return AccessVerdict(.relay, reason: "client \(host) is in class R") }
         if let access = tables.access,
            let hit = try await accessSearch(access, keys: MailMapKeys.domainAndParents(host), tag: .connect, trace: &trace), case .relay = hit.action {
