@@ -88,6 +88,53 @@ public struct RoutingAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The addresses of an RFC 5322 address list (RFC 5322 §3.4), as a `To:`, `Cc:` or `Bcc:`
+    /// header holds it: mailboxes separated by commas (outside quotes, comments and angle
+    /// brackets), each read by ``init(parsing:)``; a group (`Team: a@b.example, c@d.example;`)
+    /// gives its members, an empty group none.
+    ///
+    /// - Throws: ``RoutingError`` (553 5.1.3) naming the first mailbox that is not an address.
+    public static func list(parsing text: String) throws(RoutingError) -> [RoutingAddress] {
+        var items: [String] = []
+        var current = ""
+        var depth = 0
+        var quoted = false
+        var escaped = false
+        var angle = false
+        for character in text {
+            defer { escaped = !escaped && character == "\\" && (quoted || depth > 0) }
+            if escaped { current.append(character); continue }
+            if quoted {
+                if character == "\"" { quoted = false }
+                current.append(character)
+                continue
+            }
+            switch character {
+            case "\"" where depth == 0: quoted = true
+            case "(": depth += 1
+            case ")" where depth > 0: depth -= 1
+            case "<" where depth == 0: angle = true
+            case ">" where depth == 0: angle = false
+            case "," where depth == 0 && !angle, ";" where depth == 0 && !angle:
+                items.append(current)
+                current = ""
+                continue
+            case ":" where depth == 0 && !angle && !current.contains("@") && !current.contains("<"):
+                // A group's display name: its members follow.
+                current = ""
+                continue
+            default: break
+            }
+            current.append(character)
+        }
+        items.append(current)
+        var addresses: [RoutingAddress] = []
+        for item in items where !(try mailboxText(item)).isEmpty {
+            addresses.append(try RoutingAddress(parsing: item))
+        }
+        return addresses
+    }
+
     /// The address part of an RFC 5322 mailbox: comments dropped, the innermost `<…>` taken when
     /// there is one (the display name before it and anything after it go), white space trimmed.
     static func mailboxText(_ text: String) throws(RoutingError) -> String {

@@ -175,6 +175,19 @@ struct AnswerTests {
         #expect(try RoutingAddress(parsing: text).description == address)
     }
 
+    @Test("address lists, as To:, Cc: and Bcc: hold them", arguments: [
+        ("amy@tebbe.org, Bob <bob@tebbe.org>", ["amy@tebbe.org", "bob@tebbe.org"]),
+        ("\"Tebbe, Amy\" <amy@tebbe.org>, root", ["amy@tebbe.org", "root"]),
+        ("amy@tebbe.org (Amy, the first), bob@tebbe.org", ["amy@tebbe.org", "bob@tebbe.org"]),
+        ("Team: amy@tebbe.org, bob@tebbe.org;, carol@tebbe.org", ["amy@tebbe.org", "bob@tebbe.org", "carol@tebbe.org"]),
+        ("undisclosed-recipients:;", []),
+        ("", []),
+        ("<a@b.example>,,<c@d.example>", ["a@b.example", "c@d.example"]),
+    ])
+    func lists(text: String, addresses: [String]) throws {
+        #expect(try RoutingAddress.list(parsing: text).map(\.description) == addresses)
+    }
+
     @Test("forms that are no address are refused with 553 5.1.3", arguments: [
         "Amy <amy@tebbe.org", "amy@tebbe.org (unclosed", "\"open quote@tebbe.org", "a@b@c.example", "", "<>",
     ])
