@@ -91,7 +91,8 @@ extension Router {
         let decision = await route(recipient)
         trace += decision.trace
         if let error = decision.error {
-            return RoutingAnswer(reply: error.reply, disposition: .refuse, verdict: AccessVerdict(.pass, reason: "routing: \(error.kind)"), routing: decision, trace: trace)
+            return RoutingAnswer(reply: error.reply, disposition: .refuse, verdict: AccessVerdict(.pass, reason: "not checked"),
+                                 routing: decision, reason: "routing: \(error.kind)", trace: trace)
         }
         let senderVerdict = configuration.delayChecks ? mail?.verdict : nil
         let access = await checkRecipient(recipient, sender: sender, client: session.client,
@@ -112,11 +113,13 @@ extension Router {
         if let delivery = decision.delivery, delivery.mailer == .local {
             do {
                 if let refusal = try await localUserRefusal(delivery.user, trace: &trace) {
-                    return RoutingAnswer(reply: refusal.reply, disposition: .refuse, verdict: access, routing: decision, trace: trace)
+                    return RoutingAnswer(reply: refusal.reply, disposition: .refuse, verdict: access, routing: decision,
+                                         reason: "local user \(delivery.user) unknown", trace: trace)
                 }
             } catch {
                 trace.append(.rule("table failure: \(error.message)"))
-                return RoutingAnswer(reply: Self.temporaryRoutingFailure.reply, disposition: .refuse, verdict: access, routing: decision, trace: trace)
+                return RoutingAnswer(reply: Self.temporaryRoutingFailure.reply, disposition: .refuse, verdict: access, routing: decision,
+                                     reason: "table failure: \(error.message)", trace: trace)
             }
         }
         return RoutingAnswer(reply: Self.recipientOK, disposition: .accept, verdict: access, routing: decision, trace: trace)

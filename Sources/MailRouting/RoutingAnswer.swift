@@ -30,14 +30,18 @@ public struct RoutingAnswer: Hashable, Sendable, CustomStringConvertible {
     /// For RCPT, where the recipient goes (`nil` when the access checks refused it first, or the
     /// message is discarded).
     public var routing: RoutingDecision?
+    /// What decided the reply: the access entry or rule (the verdict's reason), the routing
+    /// (`virtusertable error:`), or the local-user check.
+    public var reason: String
     /// Every lookup and rule, in order.
     public var trace: [RoutingStep]
 
-    public init(reply: SMTPReply, disposition: Disposition, verdict: AccessVerdict, routing: RoutingDecision? = nil, trace: [RoutingStep]) {
+    public init(reply: SMTPReply, disposition: Disposition, verdict: AccessVerdict, routing: RoutingDecision? = nil, reason: String? = nil, trace: [RoutingStep]) {
         self.reply = reply
         self.disposition = disposition
         self.verdict = verdict
         self.routing = routing
+        self.reason = reason ?? verdict.reason
         self.trace = trace
     }
 

@@ -208,9 +208,9 @@ public enum RouteCommand {
             lines += verification.lines.map { "verify: \($0)" }
         }
         if let answers {
-            lines.append("mail: \(answers.mail) (\(answers.mail.verdict.reason))")
+            lines.append("mail: \(answers.mail) (\(answers.mail.reason))")
             if let rcpt = answers.rcpt {
-                lines.append("rcpt: \(rcpt) (\(rcpt.verdict.reason))")
+                lines.append("rcpt: \(rcpt) (\(rcpt.reason))")
             }
             lines.append("verdict: \(answers.final)")
             let trace = answers.mail.trace + (answers.rcpt?.trace ?? [])
@@ -274,7 +274,7 @@ public enum RouteCommand {
         return .object([
             ("disposition", .string(disposition)),
             ("reply", json(reply: answer.reply)),
-            ("decided_by", .string(answer.verdict.reason)),
+            ("decided_by", .string(answer.reason)),
             ("lookups", .array(answer.trace.map(json(step:)))),
         ])
     }
