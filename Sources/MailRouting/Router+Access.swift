@@ -79,9 +79,9 @@ extension Router {
                         return AccessVerdict(.reject(SMTPReply(553, .invalidArguments, "Real domain name required for sender address")), reason: "check_mail localhost", trace: trace)
                     }
                 }
-                address.domain = .name(configuration.hostname)
-            } else if case .ipv4 = address.domain, try await isLocalHostName(address.domainKey ?? "", trace: &trace) {
-                address.domain = .name(configuration.hostname)
+                address.domain = hostnameDomain ?? address.domain
+            } else if case .ipv4? = address.domain?.kind, try await isLocalHostName(address.domainKey ?? "", trace: &trace) {
+                address.domain = hostnameDomain ?? address.domain
             }
             // 3. The domain resolves.
             enum Resolution { case unknown, ok, temporary, permanent }
@@ -141,6 +141,9 @@ extension Router {
         await checkSender(sender.mailbox.map { RoutingAddress($0) }, client: client)
     }
 
+    /// This host's name (`$j`) as a domain.
+    var hostnameDomain: MailboxDomain? { try? MailboxDomain.name(configuration.hostname) }
+
     /// Whether a domain names this host the way check_mail refuses from outside: `localhost`,
     /// `localhost.` + this host's domain, `localhost.UUCP`, `[127.0.0.1]`, `[IPv6:::1]`.
     func isLocalhostForm(_ domain: String) -> Bool {
@@ -156,7 +159,7 @@ extension Router {
     /// `false` when it has none, `nil` when DNS failed.
     static func resolve(_ domain: MailboxDomain, resolver: DNSResolver, trace: inout [RoutingStep]) async -> Bool? {
         do {
-            switch domain {
+            switch domain.kind {
             case .ipv4(let address):
                 guard let name = MailMapKeys.dnsblName(for: address, zone: "in-addr.arpa") else { return false }
                 let answer = try await resolver.ipv4Addresses(name)
@@ -292,7 +295,7 @@ extension Router {
     func delayedSender(_ sender: RoutingAddress) -> RoutingAddress {
         guard let domain = sender.domainKey, isLocalhostForm(domain) else { return sender }
         var result = sender
-        result.domain = .name(configuration.hostname)
+        result.domain = hostnameDomain ?? result.domain
         return result
     }
 

@@ -101,7 +101,7 @@ public struct Router: Sendable {
                 return .rewrite(dequoted, because: "the quoted local part, dequoted")
             }
         }
-        switch domain {
+        switch domain.kind {
         case .ipv4, .ipv6, .general:
             if isLocal {
                 return .done(try await local(address.localPart, trace: &trace))
