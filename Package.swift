@@ -156,6 +156,12 @@ let package = Package(
             path: "Fuzz/SMTPProtocolFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailRoutingFuzz",
+            dependencies: ["MailRouting"],
+            path: "Fuzz/MailRoutingFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         .executableTarget(
             name: "MailServerFuzz",

@@ -367,6 +367,8 @@ public struct SwiftMTAConfiguration: Sendable {
         let blocklist = reader.bool(section, "blocklist_recipients", at: "relay")
         routing.blacklistRecipients = blacklist ?? blocklist ?? false
         routing.delayChecks = reader.bool(section, "delay_checks", at: "relay") ?? false
+        routing.acceptUnresolvableDomains = reader.bool(section, "accept_unresolvable_domains", at: "relay") ?? false
+        routing.acceptUnqualifiedSenders = reader.bool(section, "accept_unqualified_senders", at: "relay") ?? false
         for (index, zone) in (reader.tables(section, "dnsbl", at: "relay") ?? []).enumerated() {
             let path = "relay.dnsbl[\(index)]"
             reader.checkKeys(zone, at: path, allowed: ConfigurationKeys.allowed("relay.dnsbl"))

@@ -97,13 +97,13 @@ struct ReferenceServerClientTests {
         let refused = try await swaks(server["smtp"], ["--to", "someone@remote.example", "--from", "a@example.test", "--quit-after", "RCPT"])
         #expect(refused.standardOutput.contains("<** 550 5.7.1 Relaying denied"), "\(refused.standardOutput)")
         let local = try await swaks(server["smtp"], ["--to", "root@localhost", "--from", "a@example.test", "--quit-after", "RCPT"])
-        #expect(local.standardOutput.contains("<-  250 2.1.5 Recipient <root@localhost> OK"), "\(local.standardOutput)")
+        #expect(local.standardOutput.contains("<-  250 2.1.5 Recipient ok"), "\(local.standardOutput)")
         let ownName = try await swaks(server["smtp"], ["--to", "root@mx.example.test", "--quit-after", "RCPT"])
         #expect(ownName.standardOutput.contains("250 2.1.5"), "\(ownName.standardOutput)")
         let authenticated = try await swaks(server["smtp"], [
             "--to", "someone@remote.example", "-tls", "-a", "LOGIN", "--auth-user", "alice", "--auth-password", "wonder land",
         ])
-        #expect(authenticated.standardOutput.contains("<~  250 2.1.5 Recipient <someone@remote.example> OK"), "\(authenticated.standardOutput)")
+        #expect(authenticated.standardOutput.contains("<~  250 2.1.5 Recipient ok"), "\(authenticated.standardOutput)")
     }
 
     @Test("submission and smtps refuse MAIL before AUTH (530 5.7.0, RFC 6409 §4.3)")

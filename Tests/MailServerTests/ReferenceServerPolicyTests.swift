@@ -38,7 +38,7 @@ struct ReferenceServerPolicyTests {
             "--quit-after", "RCPT",
         ] + tls)
         #expect(result.standardOutput.contains("235 2.7.0 Authentication successful"), "\(result.standardOutput)\(server.output)")
-        #expect(result.standardOutput.contains("250 2.1.5 Recipient <someone@remote.example> OK"), "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("250 2.1.5 Recipient ok"), "\(result.standardOutput)")
         let wrong = try await swaks(server["smtp"], [
             "--to", "someone@remote.example", "-a", mechanism, "--auth-user", "carol", "--auth-password", "wrong", "--quit-after", "AUTH",
         ] + tls)
@@ -58,7 +58,7 @@ struct ReferenceServerPolicyTests {
             }
         }
         let accepted = try await swaks(server["smtp"], ["--to", "info@virt.example", "--from", "a@example.test"])
-        #expect(accepted.standardOutput.contains("<-  250 2.1.5 Recipient <info@virt.example> OK"), "\(accepted.standardOutput)")
+        #expect(accepted.standardOutput.contains("<-  250 2.1.5 Recipient ok"), "\(accepted.standardOutput)")
         #expect(accepted.standardOutput.contains("accepted into the development sink"))
         let refused = try await swaks(server["smtp"], ["--to", "nobody@virt.example", "--quit-after", "RCPT"])
         #expect(refused.standardOutput.contains("<** 550 5.1.1 No such user here"), "\(refused.standardOutput)")
@@ -86,12 +86,14 @@ struct ReferenceServerPolicyTests {
         #expect(sender.standardOutput.contains("<** 550 5.7.1 Access denied"), "\(sender.standardOutput)")
         let recipient = try await swaks(server["smtp"], ["--to", "blocked@localhost", "--quit-after", "RCPT"])
         #expect(recipient.standardOutput.contains("<** 550 5.2.1 Mailbox disabled for this recipient"), "\(recipient.standardOutput)")
-        let client = try await swaks(server["smtp"], ["--to", "root@localhost", "--quit-after", "CONNECT"], localAddress: "127.0.0.3")
-        #expect(client.standardOutput.contains("<** 554 5.7.1 Go away"), "\(client.standardOutput)")
+        // As Sendmail does: the refused client is greeted, and every MAIL gets the entry's reply.
+        let client = try await swaks(server["smtp"], ["--to", "root@localhost", "--quit-after", "MAIL"], localAddress: "127.0.0.3")
+        #expect(client.standardOutput.contains("<-  220 mx.example.test"), "\(client.standardOutput)")
+        #expect(client.standardOutput.contains("<** 550 5.7.1 Go away"), "\(client.standardOutput)")
         #expect(server.output.contains("ruleset=check_mail, arg1=<spammer@bad.example>, relay=[127.0.0.1], reject=550 5.7.1 Access denied"))
     }
 
-    @Test("a DNSBL-listed client (dnsmasq) is refused with the reply template, at connect or with delay_checks at RCPT", arguments: [false, true])
+    @Test("a DNSBL-listed client (dnsmasq) is refused with the reply template, at MAIL or with delay_checks at RCPT", arguments: [false, true])
     func dnsbl(delayChecks: Bool) async throws {
         let dns = try await offThread {
             try DnsmasqServer(records: ["--host-record=2.0.0.127.dnsbl.example.test,127.0.0.2", "--local=/dnsbl.example.test/"])
@@ -107,13 +109,12 @@ struct ReferenceServerPolicyTests {
                 """, modes: ["smtp"])
         }
         let listed = try await swaks(server["smtp"], ["--to", "root@localhost", "--quit-after", "RCPT"], localAddress: "127.0.0.2")
-        if delayChecks {
-            #expect(listed.standardOutput.contains("<** 550 5.7.1 Rejected: 127.0.0.2 is listed at dnsbl.example.test"), "\(listed.standardOutput)")
-        } else {
-            #expect(listed.standardOutput.contains("<** 554 5.7.1 Rejected: 127.0.0.2 is listed at dnsbl.example.test"), "\(listed.standardOutput)")
-        }
+        // Without delay_checks at MAIL, with them at RCPT, as Sendmail answers.
+        #expect(listed.standardOutput.contains("<** 550 5.7.1 Rejected: 127.0.0.2 is listed at dnsbl.example.test"), "\(listed.standardOutput)")
+        let refusedAt = listed.standardOutput.components(separatedBy: "<** 550 5.7.1 Rejected")[0]
+        #expect(refusedAt.contains("RCPT TO") == delayChecks, "\(listed.standardOutput)")
         let clean = try await swaks(server["smtp"], ["--to", "root@localhost", "--quit-after", "RCPT"])
-        #expect(clean.standardOutput.contains("<-  250 2.1.5 Recipient <root@localhost> OK"), "\(clean.standardOutput)")
+        #expect(clean.standardOutput.contains("<-  250 2.1.5 Recipient ok"), "\(clean.standardOutput)")
     }
 
     @Test("from 127.0.0.2 without AUTH, every classic open-relay address form is refused")
@@ -164,7 +165,7 @@ struct ReferenceServerPolicyTests {
             """)
         // One 354 (the real DATA), never a second: the smuggled DATA never ran.
         #expect(output.components(separatedBy: "354 ").count == 2, "\(output)")
-        #expect(!output.contains("Sender <smuggled@outside.example> OK"), "\(output)")
+        #expect(output.components(separatedBy: "250 2.1.0").count == 2, "\(output)")
         for message in try server.sink() {
             #expect(!message.text.contains("smuggled") || message.text.contains("MAIL FROM:<smuggled"), "a smuggled message was stored: \(message.text)")
             #expect(!message.envelope.contains("smuggled"))
@@ -292,7 +293,7 @@ extension ReferenceServerPolicyTests {
             try directory.write("access", "Connect:127.0.0.4\tRELAY\n")
         }
         let relayed = try await swaks(server["smtp"], ["--to", "x@remote.example", "--quit-after", "RCPT"], localAddress: "127.0.0.4")
-        #expect(relayed.standardOutput.contains("250 2.1.5 Recipient <x@remote.example> OK"), "\(relayed.standardOutput)")
+        #expect(relayed.standardOutput.contains("250 2.1.5 Recipient ok"), "\(relayed.standardOutput)")
         let untrusting = try await offThread {
             try ServeProcess(standardConfiguration.replacingOccurrences(of: "options = [\"p\"]", with: "options = [\"p\"]\ntrusted_mechanisms = []"), modes: ["smtp"]) { directory in
                 try ServeProcess.addUser("alice", password: "wonder land", in: directory)

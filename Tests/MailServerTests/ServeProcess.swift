@@ -15,12 +15,24 @@ final class ServeProcess: @unchecked Sendable {
 
     /// Starts the server with `configuration` (TOML, without `[[listen]]`) and one listener per
     /// mode in `modes` on 127.0.0.1, port 0. `prepare` may add files to the folder first.
+    ///
+    /// The tests' sender domains (`example.test`, `outside.example`) do not resolve, and this
+    /// machine's resolver drops queries: unless `resolvesSenders`, the configuration takes
+    /// `accept_unresolvable_domains` (check_mail would answer 451 4.1.8 otherwise).
     init(
         _ configuration: String, modes: [String] = ["smtp", "submission", "smtps"], listenerOptions: String = "",
-        hostname: String = "mx.example.test", prepare: (TemporaryDirectory) throws -> Void = { _ in }
+        hostname: String = "mx.example.test", resolvesSenders: Bool = false, prepare: (TemporaryDirectory) throws -> Void = { _ in }
     ) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-serve")
         try prepare(directory)
+        var configuration = configuration
+        if !resolvesSenders {
+            if configuration.contains("[relay]") {
+                configuration = configuration.replacingOccurrences(of: "[relay]", with: "[relay]\naccept_unresolvable_domains = true")
+            } else {
+                configuration += "\n[relay]\naccept_unresolvable_domains = true\n"
+            }
+        }
         let listeners = modes.map { "\n[[listen]]\naddress = \"127.0.0.1:0\"\nmode = \"\($0)\"\n\(listenerOptions)" }.joined()
         let file = try directory.write("swiftmta.toml", "hostname = \"\(hostname)\"\n" + configuration + "\n" + listeners)
         process = try BackgroundProcess(Self.executable, ["serve", "--config", file, "--log-level", "debug"], directory: directory.path)

@@ -7,9 +7,10 @@ import NIOCore
 import SMTPProtocol
 
 /// The reference server's backend, built on the public embedding API like any other: the seeds'
-/// policy through MailRouting at each stage — Sendmail's check_relay at connect, check_mail at
-/// MAIL, check_rcpt and the recipient's routing at RCPT (with `delay_checks`, the first two
-/// folded into the third) — and accepted messages into its ``MessageStore``.
+/// policy through MailRouting at each stage — Sendmail's check_relay at connect, its answer at
+/// MAIL (check_mail) and its whole answer at RCPT (the recipient's routing, check_rcpt, the
+/// local-user check; with `delay_checks`, check_relay and check_mail folded into it), the one code
+/// path `swiftmta route --client-ip` prints — and accepted messages into its ``MessageStore``.
 ///
 /// Every decision runs as one job on the maps' thread pool (`withTaskExecutorPreference`), so
 /// that its lookups neither block an event loop or the cooperative pool nor hop threads one by
@@ -30,12 +31,12 @@ struct PolicySession: SMTPSession {
     var client: ClientIdentity
     var tls: TLSSessionFacts?
     var hello: SMTPServerStateMachine.Hello?
+    /// check_relay's verdict, once made (at connect without `delay_checks`, at the first RCPT with).
     var connectVerdict: AccessVerdict?
-    var senderVerdict: AccessVerdict?
-    /// Sendmail's DISCARD: accepted and dropped. For the session (a client entry) or the
-    /// transaction (a sender or recipient entry).
-    var discardSession = false
-    var discardTransaction = false
+    /// The transaction's answer at MAIL, which RCPT reuses.
+    var mailAnswer: RoutingAnswer?
+    /// Sendmail's DISCARD: accepted and dropped, for the whole transaction.
+    var discard = false
     var sender: ReversePath?
     var mailParameters = MailParameters()
     var recipients: [MessageEnvelope.Recipient] = []
@@ -43,28 +44,20 @@ struct PolicySession: SMTPSession {
     private var router: Router { backend.router }
     private var logger: Logger { backend.logger }
     private var relay: String { "[\(client.address)]" }
+    private var facts: SessionFacts { SessionFacts(client: client, connectVerdict: connectVerdict) }
 
+    /// check_relay at connect (without `delay_checks`). As Sendmail does, a refused client is
+    /// greeted and then refused at every MAIL with the verdict's reply (Router.answerMail).
     mutating func connected() async throws -> SMTPDecision {
         guard !router.configuration.delayChecks else { return .accept }
         let client = client
         let router = router
         let verdict = await withTaskExecutorPreference(backend.pool) { await router.checkConnect(client) }
         connectVerdict = verdict
-        switch verdict.action {
-        case .ok, .relay, .pass:
-            return .accept
-        case .discard:
-            discardSession = true
-            return .accept
-        case .reject(let reply):
+        if case .reject(let reply) = verdict.action {
             logger.notice("ruleset=check_relay, arg1=\(relay), relay=\(relay), reject=\(reply)")
-            // RFC 5321 §3.1: a 554 greeting, after which only QUIT is served; a temporary
-            // failure closes with 421.
-            if reply.isTransientFailure {
-                return .rejectAndClose(SMTPReply(421, reply.enhancedCode?.withClass(4), lines: reply.lines))
-            }
-            return .reject(SMTPReply(554, reply.enhancedCode?.withClass(5), lines: reply.lines))
         }
+        return .accept
     }
 
     mutating func hello(_ hello: SMTPServerStateMachine.Hello) async throws -> SMTPDecision {
@@ -85,66 +78,53 @@ struct PolicySession: SMTPSession {
         return .accept
     }
 
+    /// Sendmail's answer at MAIL (MailRouting's `answerMail`), as one job on the maps' pool.
     mutating func mail(from path: ReversePath, parameters: MailParameters) async throws -> SMTPDecision {
         sender = path
         mailParameters = parameters
-        guard !router.configuration.delayChecks else { return .accept }
-        let client = client
         let router = router
-        let verdict = await withTaskExecutorPreference(backend.pool) { await router.checkSender(path, client: client) }
-        senderVerdict = verdict
-        switch verdict.action {
-        case .ok, .relay, .pass:
-            return .accept
+        let facts = facts
+        let answer = await withTaskExecutorPreference(backend.pool) { await router.answerMail(path, session: facts) }
+        mailAnswer = answer
+        switch answer.disposition {
+        case .refuse:
+            logger.notice("ruleset=check_mail, arg1=\(path), relay=\(relay), reject=\(answer.reply)")
+            return .reject(answer.reply)
         case .discard:
-            discardTransaction = true
-            return .accept
-        case .reject(let reply):
-            logger.notice("ruleset=check_mail, arg1=\(path), relay=\(relay), reject=\(reply)")
-            return .reject(reply)
+            discard = true
+            return .accept(answer.reply)
+        case .accept:
+            return .accept(answer.reply)
         }
     }
 
+    /// Sendmail's whole answer at RCPT (MailRouting's `answerRecipient`: the recipient's routing,
+    /// check_rcpt with `delay_checks`' connect and sender checks, the local-user check), as one
+    /// job on the maps' pool.
     mutating func recipient(_ path: ForwardPath, parameters: RecipientParameters) async throws -> SMTPDecision {
+        let router = router
         let sender = sender ?? .null
-        let (verdict, routing, connect, mail) = await recipientAnswer(path, sender: sender)
-        connectVerdict = connect
-        senderVerdict = mail
-        switch verdict.action {
-        case .reject(let reply):
-            logger.notice("ruleset=check_rcpt, arg1=\(path), relay=\(relay), reject=\(reply)")
-            return .reject(reply)
+        let mail = mailAnswer
+        var facts = facts
+        if router.configuration.delayChecks, facts.connectVerdict == nil, let client = facts.client {
+            facts.connectVerdict = await withTaskExecutorPreference(backend.pool) { await router.checkConnect(client) }
+            connectVerdict = facts.connectVerdict
+        }
+        let session = facts
+        let answer = await withTaskExecutorPreference(backend.pool) {
+            await router.answerRecipient(path, sender: sender, mail: mail, session: session)
+        }
+        switch answer.disposition {
+        case .refuse:
+            logger.notice("ruleset=check_rcpt, arg1=\(path), relay=\(relay), reject=\(answer.reply) (\(answer.reason))")
+            return .reject(answer.reply)
         case .discard:
-            discardTransaction = true
-        case .ok, .relay, .pass:
+            discard = true
+        case .accept:
             break
         }
-        if let error = routing?.error {
-            logger.notice("\(path)... \(error.reply), relay=\(relay)")
-            return .reject(error.reply)
-        }
         recipients.append(.init(path: path, parameters: parameters))
-        return .accept
-    }
-
-    /// Sendmail's answer at RCPT as one job on the maps' pool: check_rcpt (with `delay_checks`,
-    /// check_relay and check_mail, each made once per session or transaction), then the
-    /// recipient's own routing (virtusertable `error:`, the local-user check, mailertable).
-    private func recipientAnswer(_ path: ForwardPath, sender: ReversePath) async -> (AccessVerdict, RoutingDecision?, AccessVerdict?, AccessVerdict?) {
-        let router = router
-        let client = client
-        var connect = connectVerdict
-        var mail = senderVerdict
-        return await withTaskExecutorPreference(backend.pool) {
-            if router.configuration.delayChecks {
-                if connect == nil { connect = await router.checkConnect(client) }
-                if mail == nil { mail = await router.checkSender(sender, client: client) }
-            }
-            let verdict = await router.checkRecipient(path, sender: sender, client: client, connectVerdict: connect, senderVerdict: mail)
-            guard !verdict.isRejection else { return (verdict, nil, connect, mail) }
-            let routing = await router.route(RoutingAddress(path))
-            return (verdict, routing, connect, mail)
-        }
+        return .accept(answer.reply)
     }
 
     mutating func message() async throws -> any SMTPMessageReceiver {
@@ -156,15 +136,15 @@ struct PolicySession: SMTPSession {
                 helloKind: hello?.kind, helloName: hello?.domain, clientAddress: client.address, hostname: "", tls: tls, shownUser: nil,
                 authenticated: client.authenticatedUser != nil, smtpUTF8: mailParameters.smtpUTF8, recipients: [], date: "").protocolName,
             size: 0)
-        return PolicyMessage(writer: writer, envelope: envelope, store: backend.store, discard: discardSession || discardTransaction, logger: logger)
+        return PolicyMessage(writer: writer, envelope: envelope, store: backend.store, discard: discard, logger: logger)
     }
 
     mutating func reset() async {
         sender = nil
         mailParameters = MailParameters()
         recipients = []
-        senderVerdict = nil
-        discardTransaction = false
+        mailAnswer = nil
+        discard = false
     }
 }
 
