@@ -371,10 +371,12 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         bufferedWrites.removeFirst(flushedWrites)
         flushedWrites = 0
         var promises: [EventLoopPromise<Void>] = []
-        for write in writes {
+        for (index, write) in zip(writes.indices, writes) {
             if let error = connection.write(write.data) {
-                write.promise?.fail(error)
+                // Every write of the batch fails: those already encrypted (their ciphertext is
+                // never sent), this one, and the ones after it, which are no longer buffered.
                 for other in promises { other.fail(error) }
+                for later in writes[index...] { later.promise?.fail(error) }
                 fail(error, context: context)
                 return
             }
