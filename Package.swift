@@ -171,7 +171,8 @@ let package = Package(
         .testTarget(
             name: "MailTLSTests",
             dependencies: [
-                "MailTLS", "TestSupport",
+                // MailMaps for the DANE tests that look TLSA records up as the SMTP client does.
+                "MailTLS", "MailMaps", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
