@@ -179,7 +179,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            // MailMapsLDAP for the test that initialises libldap and the Cyrus bridge at once.
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
             dependencies: ["MailMaps", "TestSupport"],
