@@ -138,6 +138,12 @@ let package = Package(
             path: "Fuzz/SMTPProtocolFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailAuthFuzz",
+            dependencies: ["MailAuth"],
+            path: "Fuzz/MailAuthFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
