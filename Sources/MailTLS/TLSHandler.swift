@@ -97,7 +97,8 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
     ///   - handshakePromise: completed with the facts when the handshake succeeds, failed with a
     ///     ``TLSError`` when it does not.
     /// - Throws: ``TLSError`` when the policy cannot be applied: host-name verification without a
-    ///   name, DANE without a usable TLSA record.
+    ///   name, DANE without a TLSA base domain. (DANE with no usable record is not an error: the
+    ///   handshake runs unauthenticated and ``TLSSessionFacts/dane`` says so, RFC 7672 §2.2.)
     public init(
         clientContext: TLSClientContext,
         serverName: String?,
