@@ -173,21 +173,24 @@ struct CyrusBridgeTests {
         // Wait on a thread of its own until libsasl2 is blocked in read(2) three times, then let
         // the exchanges go from that thread too: were the callers' threads the blocked ones, no
         // thread of the cooperative pool would be left to run this test on.
-        let blocked = try await offThread { () -> Set<Int> in
-            let deadline = ContinuousClock.now + .seconds(20)
+        // (A generous deadline: in a full run other suites may keep the cooperative pool busy
+        // before the three exchanges even start.)
+        let (blocked, connections) = try await offThread { () -> (Set<Int>, Int) in
+            let deadline = ContinuousClock.now + .seconds(90)
             var blocked = Set<Int>()
             while ContinuousClock.now < deadline {
                 blocked = ProcessThreads.blockedReadingUnixSockets()
                 if hung.connections >= count, blocked.count >= count { break }
                 usleep(20_000)
             }
+            let connections = hung.connections
             hung.stop()
-            return blocked
+            return (blocked, connections)
         }
         let callerThreads = callers.recorded
         let outcomes = try await exchanges.value
 
-        #expect(blocked.count >= count, "only \(blocked.count) threads were blocked in libsasl2's read")
+        #expect(blocked.count >= count, "\(blocked.count) threads were blocked in libsasl2's read, \(connections) connections held")
         #expect(blocked.isDisjoint(with: callerThreads), "libsasl2 blocked a caller's thread: \(blocked) \(callerThreads)")
         // A saslauthd that hangs up is a temporary failure, never a success or "wrong password".
         #expect(outcomes.count == count)

@@ -102,8 +102,6 @@ enum ProcessThreads {
         #else
         let readCall = "63"
         #endif
-        let unixInodes = Set(((try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? "")
-            .split(separator: "\n").dropFirst().compactMap { line in line.split(separator: " ").dropFirst(6).first.map(String.init) })
         var blocked = Set<Int>()
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         for task in tasks {
@@ -111,12 +109,13 @@ enum ProcessThreads {
                   let call = try? String(contentsOfFile: "/proc/self/task/\(task)/syscall", encoding: .utf8)
             else { continue }
             let fields = call.split(separator: " ")
-            guard fields.count > 1, fields[0] == readCall, let descriptor = Int(fields[1].dropFirst(2), radix: 16),
-                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)"),
-                  target.hasPrefix("socket:[")
-            else { continue }
-            let inode = String(target.dropFirst("socket:[".count).dropLast())
-            if unixInodes.contains(inode) { blocked.insert(id) }
+            guard fields.count > 1, fields[0] == readCall, let descriptor = Int32(fields[1].dropFirst(2), radix: 16) else { continue }
+            // The descriptor is this process's own: ask it for its address family.
+            var domain: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            if getsockopt(descriptor, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0, domain == AF_UNIX {
+                blocked.insert(id)
+            }
         }
         return blocked
     }
