@@ -150,6 +150,12 @@ let package = Package(
             path: "Fuzz/MailAuthFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailRoutingFuzz",
+            dependencies: ["MailRouting"],
+            path: "Fuzz/MailRoutingFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
