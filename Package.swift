@@ -206,6 +206,16 @@ let package = Package(
             exclude: ["Oracle"],
             swiftSettings: swiftSettings
         ),
+        // SMTPClient against real servers started on loopback (smtp-sink, aiosmtpd, Sendmail, dnsmasq).
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Peers", "Transcripts"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MailServerTests",
             dependencies: [

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""A real SMTP server for the SMTPClient tests: Python's aiosmtpd on a loopback port it picks.
+
+Prints "PORT n" once it listens, then one JSON line per message it takes (envelope and text, the
+text base64) to the file given with --log. Options:
+  --starttls CERT KEY     offer STARTTLS with this certificate
+  --user NAME:PASSWORD    offer AUTH PLAIN and LOGIN (after STARTTLS unless --auth-without-tls)
+  --size N                advertise SIZE N
+  --refuse RCPT           answer RCPT TO:<RCPT> with 550 5.1.1
+  --close-at-rcpt N       answer the Nth RCPT of a session with 421 and close
+"""
+import argparse, asyncio, base64, json, ssl, sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.rcpts = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.args.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        count = self.rcpts.get(id(session), 0) + 1
+        self.rcpts[id(session)] = count
+        if self.args.close_at_rcpt and count == self.args.close_at_rcpt:
+            server.transport.write(b"421 4.3.2 Service shutting down, closing transmission channel\r\n")
+            server.transport.close()
+            return "421 4.3.2 closing"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        record = {
+            "from": envelope.mail_from, "to": envelope.rcpt_tos, "mail_options": envelope.mail_options,
+            "rcpt_options": envelope.rcpt_options, "tls": session.ssl is not None,
+            "auth": session.authenticated and (session.login_data.login.decode() if isinstance(session.login_data, LoginPassword) else True),
+            "text": base64.b64encode(envelope.original_content or envelope.content).decode(),
+        }
+        if self.args.log:
+            with open(self.args.log, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return "250 2.0.0 Ok: queued as TEST%d" % len(envelope.rcpt_tos)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--starttls", nargs=2)
+    parser.add_argument("--user")
+    parser.add_argument("--auth-without-tls", action="store_true")
+    parser.add_argument("--size", type=int, default=0)
+    parser.add_argument("--refuse", action="append", default=[])
+    parser.add_argument("--close-at-rcpt", type=int, default=0)
+    parser.add_argument("--smtputf8", action="store_true")
+    parser.add_argument("--log")
+    args = parser.parse_args()
+
+    context = None
+    if args.starttls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.starttls[0], args.starttls[1])
+
+    users = {}
+    if args.user:
+        name, password = args.user.split(":", 1)
+        users[name.encode()] = password.encode()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword) and users.get(auth_data.login) == auth_data.password:
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    handler = Handler(args)
+
+    def factory():
+        return SMTP(
+            handler, hostname="mx.example.test", tls_context=context, data_size_limit=args.size or None,
+            enable_SMTPUTF8=args.smtputf8, auth_require_tls=not args.auth_without_tls,
+            authenticator=authenticator if users else None, auth_exclude_mechanism=[] if users else ["LOGIN", "PLAIN"],
+            timeout=60)
+
+    async def serve():
+        server = await asyncio.get_running_loop().create_server(factory, host="127.0.0.1", port=0)
+        print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
