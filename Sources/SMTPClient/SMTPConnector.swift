@@ -279,6 +279,8 @@ struct SMTPConnector: Sendable {
         }
         let eventLoop = configuration.eventLoopGroup.next()
         let opened = eventLoop.makePromise(of: SMTPServerInfo.self)
+        // The handler, kept as the initializer makes it: a session can end before `connect` returns.
+        let made = Mutex<NIOLoopBound<SMTPClientSessionHandler>?>(nil)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.timeouts.connect))
             .channelOption(.socketOption(.tcp_nodelay), value: isSocket ? 0 : 1)
@@ -293,9 +295,10 @@ struct SMTPConnector: Sendable {
                         try channel.pipeline.syncOperations.addHandler(tls)
                         handshake = promise.futureResult
                     }
-                    try channel.pipeline.syncOperations.addHandler(SMTPClientSessionHandler(
-                        configuration: machineConfiguration, settings: settings, openPromise: opened,
-                        implicitHandshake: handshake))
+                    let handler = SMTPClientSessionHandler(
+                        configuration: machineConfiguration, settings: settings, openPromise: opened, implicitHandshake: handshake)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    made.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
 
@@ -314,16 +317,16 @@ struct SMTPConnector: Sendable {
             throw SMTPClientError(.connectionFailed, stage: .connect, server: server, "cannot connect: \(error)")
         }
 
+        guard let handler = made.withLock({ $0 }) else {
+            channel.close(promise: nil)
+            throw SMTPClientError(.connectionFailed, stage: .connect, server: server, "the connection was set up without its session")
+        }
         let info: SMTPServerInfo
-        let handler: NIOLoopBound<SMTPClientSessionHandler>
         do {
-            handler = try await eventLoop.submit {
-                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: SMTPClientSessionHandler.self), eventLoop: eventLoop)
-            }.get()
             info = try await withTaskCancellationHandler {
                 try await opened.futureResult.get()
             } onCancel: {
-                eventLoop.execute { (try? channel.pipeline.syncOperations.handler(type: SMTPClientSessionHandler.self))?.cancel() }
+                eventLoop.execute { handler.value.cancel() }
             }
         } catch let error as SMTPClientError {
             channel.close(promise: nil)

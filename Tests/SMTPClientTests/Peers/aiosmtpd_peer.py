@@ -8,6 +8,8 @@ text base64) to the file given with --log. Options:
   --size N                advertise SIZE N
   --refuse RCPT           answer RCPT TO:<RCPT> with 550 5.1.1
   --close-at-rcpt N       answer the Nth RCPT of a session with 421 and close
+  --client-ca CA          ask for a client certificate and require that CA to have signed it
+  --smtputf8              offer SMTPUTF8
 """
 import argparse, asyncio, base64, json, ssl, sys
 
@@ -31,11 +33,18 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
+    @staticmethod
+    def peer_name(server):
+        ssl_object = server.transport.get_extra_info("ssl_object")
+        certificate = ssl_object.getpeercert() if ssl_object else None
+        return dict(x[0] for x in (certificate or {}).get("subject", ())).get("commonName")
+
     async def handle_DATA(self, server, session, envelope):
         record = {
             "from": envelope.mail_from, "to": envelope.rcpt_tos, "mail_options": envelope.mail_options,
             "rcpt_options": envelope.rcpt_options, "tls": session.ssl is not None,
-            "auth": session.authenticated and (session.login_data.login.decode() if isinstance(session.login_data, LoginPassword) else True),
+            "peer_certificate": Handler.peer_name(server),
+            "auth": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
             "text": base64.b64encode(envelope.original_content or envelope.content).decode(),
         }
         if self.args.log:
@@ -53,6 +62,7 @@ def main():
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--close-at-rcpt", type=int, default=0)
     parser.add_argument("--smtputf8", action="store_true")
+    parser.add_argument("--client-ca")
     parser.add_argument("--log")
     args = parser.parse_args()
 
@@ -60,6 +70,9 @@ def main():
     if args.starttls:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.starttls[0], args.starttls[1])
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
 
     users = {}
     if args.user:
@@ -68,7 +81,7 @@ def main():
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         if isinstance(auth_data, LoginPassword) and users.get(auth_data.login) == auth_data.password:
-            return AuthResult(success=True)
+            return AuthResult(success=True, auth_data=auth_data)
         return AuthResult(success=False, handled=False)
 
     handler = Handler(args)
