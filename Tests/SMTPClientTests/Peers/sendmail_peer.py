@@ -5,8 +5,10 @@ and output, in a UTS namespace whose host name is qualified (Sendmail waits a mi
 
   sendmail_peer.py DIRECTORY
 
-DIRECTORY holds sendmail.cf and the SASL configuration (Sendmail.conf, the sasldb2 it names);
-SASL_CONF_PATH points libsasl2 there, so nothing under /etc is read or written. Prints "PORT n".
+DIRECTORY holds sendmail.cf and the SASL configuration (Sendmail.conf, the sasldb2 it names),
+and may hold a copy of the sendmail binary without its set-group-ID bit (libsasl2 honours
+SASL_CONF_PATH only then); SASL_CONF_PATH points libsasl2 there, so nothing under /etc is read
+or written. Prints "PORT n".
 """
 import os, socket, subprocess, sys, threading
 
@@ -19,7 +21,10 @@ def main():
     listener.listen(8)
     print("PORT %d" % listener.getsockname()[1], flush=True)
     environment = dict(os.environ, SASL_CONF_PATH=directory)
-    command = "hostname mx.example.test && exec /usr/sbin/sendmail -C %s/sendmail.cf -bs" % directory
+    binary = os.path.join(directory, "sendmail")
+    if not os.path.exists(binary):
+        binary = "/usr/sbin/sendmail"
+    command = "hostname mx.example.test && exec %s -C %s/sendmail.cf -bs" % (binary, directory)
     while True:
         conn, _ = listener.accept()
         child = subprocess.Popen(
