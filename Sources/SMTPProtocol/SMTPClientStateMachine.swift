@@ -94,9 +94,10 @@ public struct SMTPClientStateMachine: Sendable {
         /// The server is ready for the message text: call ``messageText(_:)`` as often as needed,
         /// then ``endMessage()``.
         case sendMessage
-        /// The server refused a BDAT chunk: stop sending text (RFC 3030 §2 — no further chunk may
-        /// follow). The transaction ends with ``transactionComplete(_:)`` once the chunks already
-        /// sent are answered; do not call ``messageText(_:)`` or ``endMessage()`` again.
+        /// The server refused a BDAT chunk (RFC 3030 §2): no further chunk may follow. Stop sending
+        /// text if it is still being sent: do not call ``messageText(_:)`` or ``endMessage()``
+        /// again. The transaction ends with ``transactionComplete(_:)`` once the chunks already
+        /// sent are answered.
         case abandonMessage(SMTPReply)
         /// A transaction ended (accepted, partly or not at all); the session is ready again.
         case transactionComplete(SMTPTransactionResult)
@@ -610,6 +611,11 @@ public struct SMTPClientStateMachine: Sendable {
             if reply.code == 421 {
                 return fail(.serviceClosing, reply: reply, "server closed the session", politely: false)
             }
+            if state == .sendingText {
+                // A server that answers in the middle of DATA's text (552 too big, 554 refused)
+                // has refused the message; it reads no further, so the session cannot go on.
+                return fail(.refused, reply: reply, "server refused the message before the end of its text", politely: false)
+            }
             return fail(.protocolViolation, reply: reply, "unexpected reply during \(stage)", politely: false)
         }
         let awaited = expected.removeFirst()
@@ -715,10 +721,8 @@ public struct SMTPClientStateMachine: Sendable {
                 // RFC 3030 §2: a refused chunk fails the transaction; no further chunk may follow.
                 transaction?.messageReply = reply
                 transaction?.transfer = .chunkRefused
-                if state == .sendingText {
-                    state = .waiting
-                    queue.append(.abandonMessage(reply))
-                }
+                if state == .sendingText { state = .waiting }
+                queue.append(.abandonMessage(reply))
             }
             if state == .waiting, expected.isEmpty, transaction?.messageReply != nil {
                 finishTransaction(resetting: true)

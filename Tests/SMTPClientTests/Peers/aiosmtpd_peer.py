@@ -10,6 +10,7 @@ text base64) to the file given with --log. Options:
   --close-at-rcpt N       answer the Nth RCPT of a session with 421 and close
   --client-ca CA          ask for a client certificate and require that CA to have signed it
   --smtputf8              offer SMTPUTF8
+  --implicit-tls          TLS from the first byte (port 465 style) with the --starttls certificate
 """
 import argparse, asyncio, base64, json, ssl, sys
 
@@ -42,7 +43,7 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         record = {
             "from": envelope.mail_from, "to": envelope.rcpt_tos, "mail_options": envelope.mail_options,
-            "rcpt_options": envelope.rcpt_options, "tls": session.ssl is not None,
+            "rcpt_options": envelope.rcpt_options, "tls": server.transport.get_extra_info("ssl_object") is not None,
             "peer_certificate": Handler.peer_name(server),
             "auth": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
             "text": base64.b64encode(envelope.original_content or envelope.content).decode(),
@@ -63,6 +64,7 @@ def main():
     parser.add_argument("--close-at-rcpt", type=int, default=0)
     parser.add_argument("--smtputf8", action="store_true")
     parser.add_argument("--client-ca")
+    parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--log")
     args = parser.parse_args()
 
@@ -88,13 +90,14 @@ def main():
 
     def factory():
         return SMTP(
-            handler, hostname="mx.example.test", tls_context=context, data_size_limit=args.size or None,
+            handler, hostname="mx.example.test", tls_context=None if args.implicit_tls else context, data_size_limit=args.size or None,
             enable_SMTPUTF8=args.smtputf8, auth_require_tls=not args.auth_without_tls,
             authenticator=authenticator if users else None, auth_exclude_mechanism=[] if users else ["LOGIN", "PLAIN"],
             timeout=60)
 
     async def serve():
-        server = await asyncio.get_running_loop().create_server(factory, host="127.0.0.1", port=0)
+        server = await asyncio.get_running_loop().create_server(
+            factory, host="127.0.0.1", port=0, ssl=context if args.implicit_tls else None)
         print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
         async with server:
             await server.serve_forever()

@@ -153,6 +153,29 @@ enum Mail {
         return configuration
     }
 
+    /// A body delivered in pieces with a pause before each, as a slow producer would.
+    struct SlowPieces: AsyncSequence {
+        typealias Element = ByteBuffer
+        let pieces: [ByteBuffer]
+        let pause: Duration
+        struct AsyncIterator: AsyncIteratorProtocol {
+            var pieces: ArraySlice<ByteBuffer>
+            let pause: Duration
+            mutating func next() async throws -> ByteBuffer? {
+                guard let piece = pieces.popFirst() else { return nil }
+                try await Task.sleep(for: pause)
+                return piece
+            }
+        }
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pieces: pieces[...], pause: pause) }
+    }
+
+    static func slowPieces(_ text: String, size: Int, pause: Duration) -> SlowPieces {
+        let bytes = Array(text.utf8)
+        let pieces = stride(from: 0, to: bytes.count, by: size).map { ByteBuffer(bytes: bytes[$0..<min($0 + size, bytes.count)]) }
+        return SlowPieces(pieces: pieces, pause: pause)
+    }
+
     /// A body delivered in pieces, as an application's stream would.
     static func pieces(_ text: String, size: Int) -> AsyncStream<ByteBuffer> {
         let bytes = Array(text.utf8)
