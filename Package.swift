@@ -131,6 +131,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Runnable examples (CI builds them with everything else).
+        .executableTarget(
+            name: "SendExample",
+            dependencies: ["SMTPClient", "SMTPProtocol"],
+            path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
+
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
         .executableTarget(
             name: "SMTPProtocolFuzz",
