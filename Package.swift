@@ -165,6 +165,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "SMTPClientBenchmark",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/SMTPClientBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailAuthBenchmark",
             dependencies: ["MailAuth"],
             path: "Benchmarks/MailAuthBenchmark",
