@@ -147,6 +147,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "SMTPClientFuzz",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPClientFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
             name: "MailTLSBenchmark",

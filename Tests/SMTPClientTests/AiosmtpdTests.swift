@@ -130,6 +130,41 @@ struct AiosmtpdTests {
         #expect(LoopbackPeer.messages(in: log).first?["peer_certificate"] as? String == "client.example.test")
     }
 
+    @Test("XOAUTH2 with a bearer token; a refused token fails AUTH after the server's JSON challenge")
+    func xoauth2() async throws {
+        let pki = try await ClientTestPKI.shared()
+        let (peer, log) = try await LoopbackPeer.aiosmtpd(["--starttls", pki.serverCertificate, pki.serverKey, "--oauth-token", "ya29.token"])
+        let result = try await SMTPClient.send(
+            "Subject: oauth\r\n\r\nx\r\n", from: Self.sender, to: [Mail.mailbox("bob@example.test")],
+            via: .smartHost("localhost", port: peer.port, tls: .required, credentials: .oauth2(user: "alice@example.test", token: "ya29.token")),
+            configuration: Self.tlsConfiguration(pki))
+        #expect(result.server.authenticationMechanism == .xoauth2)
+        #expect(LoopbackPeer.messages(in: log).first?["auth"] as? String == "alice@example.test")
+        let error = await #expect(throws: SMTPClientError.self) {
+            try await SMTPClient.send(
+                "Subject: oauth\r\n\r\nx\r\n", from: Self.sender, to: [Mail.mailbox("bob@example.test")],
+                via: .smartHost("localhost", port: peer.port, tls: .required, credentials: .oauth2(user: "alice@example.test", token: "expired")),
+                configuration: Self.tlsConfiguration(pki))
+        }
+        #expect(error?.kind == .authenticationFailed)
+        #expect(error?.reply?.code == 535)
+    }
+
+    @Test("EXTERNAL: the client certificate authenticates")
+    func external() async throws {
+        let pki = try await ClientTestPKI.shared()
+        let (peer, log) = try await LoopbackPeer.aiosmtpd([
+            "--starttls", pki.serverCertificate, pki.serverKey, "--client-ca", pki.caCertificate, "--external"])
+        var configuration = Self.tlsConfiguration(pki)
+        configuration.tls.certificateChainFile = pki.clientCertificate
+        configuration.tls.privateKeyFile = pki.clientKey
+        let result = try await SMTPClient.send(
+            "Subject: external\r\n\r\nx\r\n", from: Self.sender, to: [Mail.mailbox("bob@example.test")],
+            via: .smartHost("localhost", port: peer.port, tls: .required, credentials: .external()), configuration: configuration)
+        #expect(result.server.authenticationMechanism == .external)
+        #expect(LoopbackPeer.messages(in: log).first?["auth"] as? String == "client.example.test")
+    }
+
     @Test("one recipient of three refused: typed per-recipient results, the message goes to the others")
     func oneOfThreeRefused() async throws {
         let (peer, log) = try await LoopbackPeer.aiosmtpd(["--refuse", "nobody@example.test"])

@@ -5,8 +5,9 @@ import SMTPProtocol
 import TestSupport
 import Testing
 
-/// CRAM-MD5 and DIGEST-MD5 against Sendmail itself, run as inetd would (`sendmail -bs`) with
-/// Cyrus SASL and a private sasldb2: the server side of both mechanisms is libsasl2's.
+/// CRAM-MD5, DIGEST-MD5 and SCRAM-SHA-1/256 against Sendmail itself, run as inetd would
+/// (`sendmail -bs`) with Cyrus SASL and a private sasldb2: the server side of every mechanism is
+/// libsasl2's.
 @Suite("SMTPClient against Sendmail with Cyrus SASL")
 struct SendmailAuthTests {
     /// A Sendmail set-up in a private folder: sendmail.cf offering CRAM-MD5 and DIGEST-MD5, a
@@ -31,8 +32,8 @@ struct SendmailAuthTests {
                 VERSIONID(`SwiftMTA SMTPClient tests')dnl
                 OSTYPE(`debian')dnl
                 define(`confDONT_BLAME_SENDMAIL', `GroupReadableSASLDBFile,MapInUnsafeDirPath,ClassFileInUnsafeDirPath')dnl
-                define(`confAUTH_MECHANISMS', `CRAM-MD5 DIGEST-MD5')dnl
-                TRUST_AUTH_MECH(`CRAM-MD5 DIGEST-MD5')dnl
+                define(`confAUTH_MECHANISMS', `SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 DIGEST-MD5')dnl
+                TRUST_AUTH_MECH(`SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 DIGEST-MD5')dnl
                 define(`confAUTH_OPTIONS', `A')dnl
                 define(`QUEUE_DIR', `\(directory.file("queue"))')dnl
                 define(`confDELIVERY_MODE', `queueonly')dnl
@@ -52,7 +53,7 @@ struct SendmailAuthTests {
                 pwcheck_method: auxprop
                 auxprop_plugin: sasldb
                 sasldb_path: \(directory.file("sasldb2"))
-                mech_list: CRAM-MD5 DIGEST-MD5
+                mech_list: SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 DIGEST-MD5
                 """)
             self.directory = directory
             peer = try await LoopbackPeer("python3", ["\(PeerScripts.directory)/sendmail_peer.py", directory.path], directory: directory)
@@ -64,7 +65,8 @@ struct SendmailAuthTests {
         }
     }
 
-    @Test("CRAM-MD5 and DIGEST-MD5 (with the realm Sendmail offers) against libsasl2", arguments: [SASLMechanismName.cramMD5, .digestMD5])
+    @Test("CRAM-MD5, DIGEST-MD5 (with the realm Sendmail offers) and SCRAM against libsasl2",
+          arguments: [SASLMechanismName.cramMD5, .digestMD5, .scramSHA1, .scramSHA256])
     func authenticate(mechanism: SASLMechanismName) async throws {
         let setup = try await Setup()
         let credentials = SMTPClientCredentials(user: "alice", password: "Wonderland7", mechanisms: [mechanism])
@@ -78,17 +80,18 @@ struct SendmailAuthTests {
         #expect(setup.queuedMessages().count == 1)
     }
 
-    @Test("the strongest mechanism both offer is chosen: DIGEST-MD5 before CRAM-MD5")
+    @Test("the strongest mechanism both offer is chosen: SCRAM-SHA-256")
     func negotiated() async throws {
         let setup = try await Setup()
         let connection = try await SMTPClientConnection.open(
             to: .smartHost("127.0.0.1", port: setup.peer.port, tls: .none, credentials: SMTPClientCredentials(user: "alice", password: "Wonderland7")),
             configuration: Mail.configuration())
-        #expect(connection.server.authenticationMechanism == .digestMD5)
+        #expect(connection.server.authenticationMechanism == .scramSHA256)
         await connection.close()
     }
 
-    @Test("a wrong password is refused by libsasl2: AUTH failed, permanent, nothing queued", arguments: [SASLMechanismName.cramMD5, .digestMD5])
+    @Test("a wrong password is refused by libsasl2: AUTH failed, permanent, nothing queued",
+          arguments: [SASLMechanismName.cramMD5, .digestMD5, .scramSHA256])
     func wrongPassword(mechanism: SASLMechanismName) async throws {
         let setup = try await Setup()
         let error = await #expect(throws: SMTPClientError.self) {

@@ -11,6 +11,8 @@ text base64) to the file given with --log. Options:
   --client-ca CA          ask for a client certificate and require that CA to have signed it
   --smtputf8              offer SMTPUTF8
   --implicit-tls          TLS from the first byte (port 465 style) with the --starttls certificate
+  --oauth-token TOKEN     offer XOAUTH2 and accept this bearer token
+  --external              offer EXTERNAL: the TLS client certificate's name is the identity
 """
 import argparse, asyncio, base64, json, ssl, sys
 
@@ -40,6 +42,23 @@ class Handler:
         certificate = ssl_object.getpeercert() if ssl_object else None
         return dict(x[0] for x in (certificate or {}).get("subject", ())).get("commonName")
 
+    async def auth_XOAUTH2(self, server, args):
+        """XOAUTH2 as Google's and Microsoft's servers take it: user=…^Aauth=Bearer TOKEN^A^A."""
+        data = base64.b64decode(args[1]) if len(args) == 2 else await server.challenge_auth("")
+        fields = dict(f.split("=", 1) for f in data.decode("utf-8", "replace").split("\x01") if "=" in f)
+        if self.args.oauth_token and fields.get("auth") == "Bearer " + self.args.oauth_token:
+            return AuthResult(success=True, auth_data=LoginPassword(fields.get("user", "").encode(), b""))
+        await server.challenge_auth('{"status":"401","schemes":"bearer","scope":"https://mail.example.test/"}')
+        return AuthResult(success=False, handled=False)
+
+    async def auth_EXTERNAL(self, server, args):
+        """EXTERNAL (RFC 4422 Appendix A): the TLS client certificate is the identity."""
+        name = Handler.peer_name(server)
+        if name is None:
+            return AuthResult(success=False, handled=False)
+        requested = base64.b64decode(args[1]).decode() if len(args) == 2 and args[1] != "=" else ""
+        return AuthResult(success=True, auth_data=LoginPassword((requested or name).encode(), b""))
+
     async def handle_DATA(self, server, session, envelope):
         record = {
             "from": envelope.mail_from, "to": envelope.rcpt_tos, "mail_options": envelope.mail_options,
@@ -65,6 +84,8 @@ def main():
     parser.add_argument("--smtputf8", action="store_true")
     parser.add_argument("--client-ca")
     parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--oauth-token")
+    parser.add_argument("--external", action="store_true")
     parser.add_argument("--log")
     args = parser.parse_args()
 
@@ -92,7 +113,9 @@ def main():
         return SMTP(
             handler, hostname="mx.example.test", tls_context=None if args.implicit_tls else context, data_size_limit=args.size or None,
             enable_SMTPUTF8=args.smtputf8, auth_require_tls=not args.auth_without_tls,
-            authenticator=authenticator if users else None, auth_exclude_mechanism=[] if users else ["LOGIN", "PLAIN"],
+            authenticator=authenticator if users else None,
+            auth_exclude_mechanism=([] if users else ["LOGIN", "PLAIN"]) + ([] if args.oauth_token else ["XOAUTH2"])
+            + ([] if args.external else ["EXTERNAL"]),
             timeout=60)
 
     async def serve():
