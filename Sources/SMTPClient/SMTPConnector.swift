@@ -333,6 +333,9 @@ struct SMTPConnector: Sendable {
             throw error
         } catch {
             channel.close(promise: nil)
+            if Task.isCancelled || error is CancellationError {
+                throw SMTPClientError(.cancelled, stage: .greeting, server: server, "the task was cancelled")
+            }
             throw SMTPClientError(.connectionLost, stage: .greeting, server: server, "\(error)")
         }
         return SMTPClientConnection(channel: channel, handler: handler, server: info, destination: destination, configuration: configuration)

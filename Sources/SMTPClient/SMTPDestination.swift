@@ -132,16 +132,20 @@ public struct SMTPDestination: Sendable, CustomStringConvertible {
         return text
     }
 
-    /// Whether `text` is a numeric IPv4 or IPv6 address.
+    /// Whether `text` is a numeric IPv4 or IPv6 address (ASCII only: a digit with a combining
+    /// mark is not a digit).
     static func isNumericAddress(_ text: Substring) -> Bool {
-        if text.contains(":") {
-            return text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } && text.filter({ $0 == ":" }).count >= 2
+        let bytes = Array(text.utf8)
+        func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        if bytes.contains(UInt8(ascii: ":")) {
+            let hex = bytes.allSatisfy { byte in
+                isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".")
+            }
+            return hex && bytes.filter { $0 == UInt8(ascii: ":") }.count >= 2
         }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { (1...3).contains($0.count) && $0.allSatisfy(\.isASCIIDigit) && Int($0)! <= 255 }
+        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            (1...3).contains(part.count) && part.allSatisfy(isDigit) && part.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } <= 255
+        }
     }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -161,6 +161,23 @@ struct FailureTests {
         #expect(LoopbackPeer.messages(in: log).first?["tls"] as? Bool == true)
     }
 
+    @Test("a connection idle for longer than resetAfterIdle is checked with RSET before the next message")
+    func resetAfterIdle() async throws {
+        let (peer, log) = try await LoopbackPeer.scripted("plain")
+        var configuration = Mail.configuration()
+        configuration.resetAfterIdle = .milliseconds(100)
+        let connection = try await SMTPClientConnection.open(to: .smartHost("127.0.0.1", port: peer.port, tls: .none), configuration: configuration)
+        let envelope = Mail.envelope(from: "alice@client.example.test", to: ["bob@example.test"])
+        _ = try await connection.send("Subject: 1\r\n\r\none\r\n", envelope: envelope)
+        _ = try await connection.send("Subject: 2\r\n\r\ntwo\r\n", envelope: envelope)
+        try await Task.sleep(for: .milliseconds(300))
+        let third = try await connection.send("Subject: 3\r\n\r\nthree\r\n", envelope: envelope)
+        #expect(third.allAccepted)
+        await connection.close()
+        let commands = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("C: ") }.map { $0.dropFirst(3).prefix(4) }
+        #expect(commands == ["EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "RSET", "MAIL", "RCPT", "DATA", "QUIT"])
+    }
+
     @Test("nothing listening: the connection fails, the error says so and is temporary")
     func nothingListening() async throws {
         let port = try LoopbackPort.free()

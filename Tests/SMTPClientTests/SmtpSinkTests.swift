@@ -81,6 +81,36 @@ struct SmtpSinkTests {
         #expect(sink.dumpedMessages().count == 1)
     }
 
+    @Test("LMTP over a Unix-domain socket")
+    func lmtpSocket() async throws {
+        let sink = try SmtpSink(["-L"], socket: "lmtp.socket")
+        let result = try await SMTPClient.send(
+            "Subject: lmtp\r\n\r\nbody\r\n", from: Mail.mailbox("alice@client.example.test"),
+            to: [Mail.mailbox("bob@example.test")], via: .lmtp(socket: sink.directory.file("lmtp.socket")), configuration: Mail.configuration())
+        #expect(result.allAccepted)
+        #expect(result.server.port == 0)
+        #expect(result.server.address == sink.directory.file("lmtp.socket"))
+    }
+
+    @Test("DATA's 354 never comes in time: the error names DATA")
+    func dataTimeout() async throws {
+        // Without PIPELINING, so that DATA waits alone (a pipelining server may hold the replies
+        // of the whole group, and then MAIL's timeout applies, as in Postfix's client).
+        let sink = try SmtpSink(["-p", "-w", "5"])
+        var configuration = Mail.configuration()
+        configuration.timeouts[.dataInitiation] = .milliseconds(500)
+        let error = await #expect(throws: SMTPClientError.self) {
+            try await SMTPClient.send(
+                "Subject: x\r\n\r\nx\r\n", from: Mail.mailbox("alice@client.example.test"), to: [Mail.mailbox("bob@example.test")],
+                via: .smartHost("127.0.0.1", port: sink.port, tls: .none), configuration: configuration)
+        }
+        let failure = try #require(error)
+        #expect(failure.kind == .timedOut)
+        #expect(failure.stage == .dataInitiation)
+        #expect(failure.message == "no reply within the DATA timeout of 0.5 seconds")
+        #expect(failure.partialResult?.recipients.map(\.status) == [.temporaryFailure])
+    }
+
     @Test("421 after RCPT: the session ends, the recipients failed for now, no QUIT")
     func closingAfterRecipient() async throws {
         let sink = try SmtpSink(["-Q", "rcpt"])

@@ -77,22 +77,29 @@ final class SmtpSink: @unchecked Sendable {
 
     /// `options` are smtp-sink's (`-p` no PIPELINING, `-L` LMTP, `-Q rcpt` 421 after RCPT, …);
     /// with `dump`, every message is written to a file in ``directory``.
-    init(_ options: [String] = [], dump: Bool = false) throws {
+    /// With `socket`, smtp-sink listens on that Unix-domain socket in ``directory`` instead.
+    init(_ options: [String] = [], dump: Bool = false, socket: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-sink")
-        port = try LoopbackPort.free()
+        port = socket == nil ? try LoopbackPort.free() : 0
         // smtp-sink writes its dumps as the unprivileged user it switches to.
         if dump { try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path) }
         let dumpOptions = dump ? ["-d", directory.path + "/%H%M%S."] : []
+        let folder = directory
+        let endpoint = socket.map { "unix:" + folder.file($0) } ?? "127.0.0.1:\(port)"
         process = try BackgroundProcess(
             "/usr/bin/env",
             ["LD_LIBRARY_PATH=\(ExternalTool.postfixRoot)/usr/lib/postfix", "\(ExternalTool.postfixRoot)/usr/sbin/smtp-sink",
-             "-u", "nobody"] + dumpOptions + options + ["127.0.0.1:\(port)", "64"],
+             "-u", "nobody"] + dumpOptions + options + [endpoint, "64"],
             directory: directory.path)
-        do {
-            try LoopbackPort.waitUntilAccepting(port)
-        } catch {
-            process.stop()
-            throw TestSupportError("smtp-sink did not start: \(process.output())")
+        let deadline = ContinuousClock.now + .seconds(20)
+        let socketPath = socket.map { folder.file($0) }
+        let port = self.port
+        while socketPath.map({ !FileManager.default.fileExists(atPath: $0) }) ?? !LoopbackPort.isAccepting(port) {
+            guard ContinuousClock.now < deadline else {
+                process.stop()
+                throw TestSupportError("smtp-sink did not start: \(process.output())")
+            }
+            usleep(20_000)
         }
     }
 
