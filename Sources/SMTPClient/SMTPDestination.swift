@@ -32,12 +32,12 @@ public struct SMTPDestination: Sendable, CustomStringConvertible {
         /// `[192.0.2.1]` and `[IPv6:…]` are addresses, a bare address is an address, and anything
         /// else is a domain whose MX records are looked up.
         public init(parsing text: String) {
-            var inner = Substring(text)
+            var inner = Substring(text)  // what is inside the brackets, if there are any
             let bracketed = inner.hasPrefix("[") && inner.hasSuffix("]") && inner.count > 2
             if bracketed { inner = inner.dropFirst().dropLast() }
-            if inner.lowercased().hasPrefix("ipv6:") { inner = inner.dropFirst(5) }
-            if SMTPDestination.isNumericAddress(inner) {
-                self = .address(String(inner))
+            let tagged = inner.lowercased().hasPrefix("ipv6:") ? inner.dropFirst(5) : inner
+            if SMTPDestination.isNumericAddress(tagged) {
+                self = .address(String(tagged))
             } else {
                 self = bracketed ? .host(String(inner)) : .mailExchangers(domain: String(inner))
             }
