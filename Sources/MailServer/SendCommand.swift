@@ -50,6 +50,7 @@ public enum SendCommand {
         public var server: String?
         /// Look the server (or the recipients' domain) up by its MX records.
         public var mx: Bool
+        /// How TLS is used.
         public var tls: TLSMode
         /// Encrypt without checking the server's certificate.
         public var noVerify: Bool
@@ -74,6 +75,7 @@ public enum SendCommand {
         /// Print the server, TLS and each recipient's reply.
         public var verbose: Bool
 
+        /// A request; the defaults are the command's.
         public init(
             from: String, to: [String], server: String? = nil, mx: Bool = false, tls: TLSMode = .opportunistic,
             noVerify: Bool = false, caFile: String? = nil, authUser: String? = nil, passwordFile: String? = nil,
@@ -101,8 +103,11 @@ public enum SendCommand {
 
     /// What the command printed and its exit status.
     public struct Outcome: Sendable {
+        /// For standard output.
         public var output: String
+        /// For standard error: each refused recipient with the server's reply, or the error.
         public var errors: String
+        /// The exit status (sysexits.h).
         public var status: Int32
     }
 

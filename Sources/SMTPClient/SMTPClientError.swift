@@ -58,6 +58,7 @@ public struct SMTPClientError: Error, Sendable, CustomStringConvertible {
         /// The task was cancelled; the connection was closed.
         public static let cancelled = Kind("cancelled")
 
+        /// The kind's name.
         public var description: String { name }
     }
 

@@ -16,6 +16,7 @@ public struct SMTPRecipientResult: Hashable, Sendable, CustomStringConvertible {
         /// 5yz: do not try again unchanged.
         case permanentFailure
 
+        /// `accepted`, `temporary failure`, `permanent failure`.
         public var description: String {
             switch self {
             case .accepted: "accepted"

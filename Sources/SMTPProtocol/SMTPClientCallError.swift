@@ -24,6 +24,7 @@ public struct SMTPClientCallError: Error, Hashable, Sendable, CustomStringConver
         /// The message's declared size exceeds the server's SIZE (RFC 1870 §6.1).
         public static let messageTooLarge = Kind("message too large")
 
+        /// The kind's name.
         public var description: String { name }
     }
 

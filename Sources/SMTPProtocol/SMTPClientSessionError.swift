@@ -27,6 +27,7 @@ public struct SMTPClientSessionError: Error, Hashable, Sendable, CustomStringCon
         /// No reply came within the stage's time (RFC 5321 §4.5.3.2).
         public static let timedOut = Kind("timed out")
 
+        /// The kind's name.
         public var description: String { name }
     }
 

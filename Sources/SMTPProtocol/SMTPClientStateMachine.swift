@@ -109,7 +109,9 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// What ``send(_:)`` changed in a transaction's parameters to fit what the server offers.
     public struct ParameterAdjustments: OptionSet, Hashable, Sendable {
+        /// The adjustments as bits.
         public let rawValue: UInt8
+        /// Adjustments from their bits.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
 
         /// SIZE= was left out: the server does not offer SIZE (RFC 1870 §4).

@@ -29,6 +29,35 @@ struct SmtpSinkTests {
         #expect(dumps[0].contains("X-Rcpt-Args: <carol@example.test>"))
     }
 
+    @Test("a server without ESMTP: EHLO refused, HELO, and the message still goes")
+    func heloFallback() async throws {
+        let sink = try SmtpSink(["-e"], dump: true)
+        let result = try await SMTPClient.send(
+            Self.text, from: Mail.mailbox("alice@client.example.test"), to: [Mail.mailbox("bob@example.test")],
+            via: .smartHost("127.0.0.1", port: sink.port, tls: .opportunistic), configuration: Mail.configuration())
+        #expect(result.allAccepted)
+        #expect(result.server.capabilities.extensions.isEmpty)
+        #expect(sink.dumpedMessages().first?.contains("X-Client-Proto: SMTP") == true)
+    }
+
+    @Test("transactions asked for at once on one connection run one after another")
+    func concurrentSends() async throws {
+        let sink = try SmtpSink(dump: true)
+        let connection = try await SMTPClientConnection.open(to: .smartHost("127.0.0.1", port: sink.port, tls: .none), configuration: Mail.configuration())
+        let results = try await withThrowingTaskGroup(of: SMTPSendResult.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await connection.send("Subject: \(index)\r\n\r\nbody \(index)\r\n", envelope: Mail.envelope(from: nil, to: ["bob@example.test"]))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        await connection.close()
+        #expect(results.count == 8)
+        #expect(results.allSatisfy(\.allAccepted))
+        #expect(sink.dumpedMessages().count == 8)
+    }
+
     @Test("a body streamed in small pieces arrives whole")
     func streamedBody() async throws {
         let sink = try SmtpSink(dump: true)
