@@ -54,7 +54,7 @@ struct SmtpSinkTests {
         }
         await connection.close()
         #expect(results.count == 8)
-        #expect(results.allSatisfy(\.allAccepted))
+        #expect(results.allSatisfy { $0.allAccepted })
         #expect(sink.dumpedMessages().count == 8)
     }
 
