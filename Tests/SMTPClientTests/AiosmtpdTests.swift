@@ -41,6 +41,19 @@ struct AiosmtpdTests {
         #expect(LoopbackPeer.text(of: messages[0]).contains("secret text"))
     }
 
+    @Test("U: the authorization identity goes with PLAIN (RFC 4616); the password never shows in a description")
+    func authorizationIdentity() async throws {
+        let pki = try await ClientTestPKI.shared()
+        let (peer, log) = try await LoopbackPeer.aiosmtpd(["--starttls", pki.serverCertificate, pki.serverKey, "--user", "alice:s3cret"])
+        let credentials = SMTPClientCredentials(user: "alice", password: "s3cret", authorizationIdentity: "root", mechanisms: [.plain])
+        #expect(credentials.description == "U:root I:alice M:PLAIN P:<secret>")
+        let result = try await SMTPClient.send(
+            "Subject: x\r\n\r\nx\r\n", from: Self.sender, to: [Mail.mailbox("bob@example.test")],
+            via: .smartHost("localhost", port: peer.port, tls: .required, credentials: credentials), configuration: Self.tlsConfiguration(pki))
+        #expect(result.allAccepted)
+        #expect(LoopbackPeer.messages(in: log).first?["authzid"] as? String == "root")
+    }
+
     @Test("a wrong password: the error names AUTH and carries the server's 535")
     func wrongPassword() async throws {
         let pki = try await ClientTestPKI.shared()

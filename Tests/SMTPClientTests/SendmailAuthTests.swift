@@ -80,6 +80,27 @@ struct SendmailAuthTests {
         #expect(setup.queuedMessages().count == 1)
     }
 
+    @Test("R: the realm reaches libsasl2 (DIGEST-MD5): alice's realm works, another does not", arguments: [
+        (realm: "mx.example.test", accepted: true),
+        (realm: "elsewhere.example.test", accepted: false),
+    ] as [(realm: String, accepted: Bool)])
+    func realm(realm: String, accepted: Bool) async throws {
+        let setup = try await Setup()
+        let credentials = SMTPClientCredentials(user: "alice", password: "Wonderland7", realm: realm, mechanisms: [.digestMD5])
+        let destination = SMTPDestination.smartHost("127.0.0.1", port: setup.peer.port, tls: .none, credentials: credentials)
+        do {
+            let connection = try await SMTPClientConnection.open(to: destination, configuration: Mail.configuration())
+            _ = try await connection.send("Subject: x\r\n\r\nx\r\n", envelope: Mail.envelope(from: "alice@mx.example.test", to: ["bob@example.test"]))
+            await connection.close()
+            #expect(accepted)
+            #expect(setup.queuedMessages().count == 1)
+        } catch let error as SMTPClientError {
+            #expect(!accepted)
+            #expect(error.kind == .authenticationFailed, "\(error)")
+            #expect(error.reply?.code == 535)
+        }
+    }
+
     @Test("the strongest mechanism both offer is chosen: SCRAM-SHA-256")
     func negotiated() async throws {
         let setup = try await Setup()

@@ -23,6 +23,7 @@ class Handler:
     def __init__(self, args):
         self.args = args
         self.rcpts = {}
+        self.authzid = {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.args.refuse:
@@ -41,6 +42,17 @@ class Handler:
         ssl_object = server.transport.get_extra_info("ssl_object")
         certificate = ssl_object.getpeercert() if ssl_object else None
         return dict(x[0] for x in (certificate or {}).get("subject", ())).get("commonName")
+
+    async def auth_PLAIN(self, server, args):
+        """PLAIN (RFC 4616) that keeps the authorization identity for the log."""
+        data = base64.b64decode(args[1]) if len(args) == 2 and args[1] != "=" else await server.challenge_auth("")
+        parts = data.split(b"\x00")
+        if len(parts) == 3:
+            users = self.args.users
+            if users.get(parts[1]) == parts[2]:
+                self.authzid[id(server.session)] = parts[0].decode()
+                return AuthResult(success=True, auth_data=LoginPassword(parts[1], parts[2]))
+        return AuthResult(success=False, handled=False)
 
     async def auth_XOAUTH2(self, server, args):
         """XOAUTH2 as Google's and Microsoft's servers take it: user=…^Aauth=Bearer TOKEN^A^A."""
@@ -65,6 +77,7 @@ class Handler:
             "rcpt_options": envelope.rcpt_options, "tls": server.transport.get_extra_info("ssl_object") is not None,
             "peer_certificate": Handler.peer_name(server),
             "auth": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
+            "authzid": self.authzid.get(id(session)),
             "text": base64.b64encode(envelope.original_content or envelope.content).decode(),
         }
         if self.args.log:
@@ -107,6 +120,7 @@ def main():
             return AuthResult(success=True, auth_data=auth_data)
         return AuthResult(success=False, handled=False)
 
+    args.users = users
     handler = Handler(args)
 
     def factory():
