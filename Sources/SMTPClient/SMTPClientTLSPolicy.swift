@@ -30,7 +30,8 @@ public struct SMTPClientTLSPolicy: Hashable, Sendable, CustomStringConvertible {
     public enum Verification: Hashable, Sendable {
         /// The chain verifies against the trusted CAs and the certificate names the host connected
         /// to, or one of `alsoAccepted` (RFC 6125 §6.4: subjectAltName DNS names, no partial
-        /// wildcards).
+        /// wildcards). The host is the smart host's or the MX record's name; for a destination
+        /// given as an address, name the certificate's DNS name in `alsoAccepted`.
         case hostName(alsoAccepted: [String])
         /// The chain verifies against the trusted CAs; any name.
         case certificateAuthority
