@@ -73,6 +73,7 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
     private var quitPromise: EventLoopPromise<Void>?
     /// Why the session ended, once it has.
     private(set) var failure: SMTPClientError?
+    private var started = false
     private var isInactive = false
     private var cancelled = false
 
@@ -174,7 +175,8 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private func start() {
-        guard !machine.isClosed else { return }
+        guard !started, !machine.isClosed else { return }
+        started = true
         perform { machine in try machine.start() }
         drain()
     }
