@@ -153,6 +153,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "MailAuthFuzz",
+            dependencies: ["MailAuth"],
+            path: "Fuzz/MailAuthFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailRoutingFuzz",
             dependencies: ["MailRouting"],
             path: "Fuzz/MailRoutingFuzz",
@@ -204,14 +210,17 @@ let package = Package(
         .testTarget(
             name: "MailTLSTests",
             dependencies: [
-                "MailTLS", "TestSupport",
+                // MailMaps for the DANE tests that look TLSA records up as the SMTP client does.
+                "MailTLS", "MailMaps", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            // MailMapsLDAP for the test that initialises libldap and the Cyrus bridge at once.
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
             dependencies: ["MailMaps", "TestSupport"],

@@ -94,7 +94,7 @@ struct SendmailAuthTests {
             await connection.close()
             #expect(accepted)
             #expect(setup.queuedMessages().count == 1)
-        } catch let error as SMTPClientError {
+        } catch {
             #expect(!accepted)
             #expect(error.kind == .authenticationFailed, "\(error)")
             #expect(error.reply?.code == 535)
