@@ -94,7 +94,7 @@ final class SmtpSink: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(20)
         let socketPath = socket.map { folder.file($0) }
         let port = self.port
-        while socketPath.map({ !FileManager.default.fileExists(atPath: $0) }) ?? !LoopbackPort.isAccepting(port) {
+        while socketPath.map({ !Self.isAccepting(socket: $0) }) ?? !LoopbackPort.isAccepting(port) {
             guard ContinuousClock.now < deadline else {
                 process.stop()
                 throw TestSupportError("smtp-sink did not start: \(process.output())")
@@ -104,6 +104,26 @@ final class SmtpSink: @unchecked Sendable {
     }
 
     deinit { process.stop() }
+
+    /// Whether something accepts connections on the Unix-domain socket at `path` (the file
+    /// appears at bind(2), before listen(2)).
+    static func isAccepting(socket path: String) -> Bool {
+        let descriptor = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return result == 0
+    }
 
     /// The messages smtp-sink dumped, as files.
     func dumpedMessages() -> [String] {
