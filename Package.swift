@@ -137,7 +137,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Runnable examples of the libraries' public API (CI builds them; tests run them).
+        // Runnable examples (CI builds them with everything else; tests run them).
+        .executableTarget(
+            name: "SendExample",
+            dependencies: ["SMTPClient", "SMTPProtocol"],
+            path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ReceiveMail",
             dependencies: [
@@ -175,6 +181,12 @@ let package = Package(
             path: "Fuzz/MailServerFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "SMTPClientFuzz",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPClientFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
@@ -191,6 +203,12 @@ let package = Package(
             name: "MailMapsBench",
             dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
             path: "Benchmarks/MailMapsBench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SMTPClientBenchmark",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/SMTPClientBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -244,6 +262,16 @@ let package = Package(
             name: "MailRoutingTests",
             dependencies: ["MailRouting", "MailMaps", "SMTPProtocol", "TestSupport"],
             exclude: ["Oracle"],
+            swiftSettings: swiftSettings
+        ),
+        // SMTPClient against real servers started on loopback (smtp-sink, aiosmtpd, Sendmail, dnsmasq).
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Peers", "Transcripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
