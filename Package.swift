@@ -12,8 +12,9 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "SwiftMTA",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
+        .library(name: "MailSystem", targets: ["MailSystem"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "MailTLS", targets: ["MailTLS"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -58,6 +59,10 @@ let package = Package(
         // The libc stub resolver (res_n*, ns_parse) for MailMaps' DNS lookups.
         .systemLibrary(name: "CResolver"),
 
+        // The base, below the leaves: the one worker pool for blocking work and the one bounded
+        // file reader. No dependency of ours.
+        .target(name: "MailSystem", swiftSettings: swiftSettings),
+
         // Leaves: they never import each other.
         .target(
             name: "SMTPProtocol",
@@ -66,13 +71,14 @@ let package = Package(
         ),
         .target(
             name: "MailTLS",
-            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["COpenSSL", "MailSystem", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MailAuth",
             dependencies: [
                 "CSASL",
+                "MailSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -80,24 +86,24 @@ let package = Package(
         ),
         .target(
             name: "MailMaps",
-            dependencies: ["CResolver"],
+            dependencies: ["CResolver", "MailSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MailMapsBerkeleyDB",
-            dependencies: ["MailMaps", "CBerkeleyDB"],
+            dependencies: ["MailMaps", "MailSystem", "CBerkeleyDB"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MailMapsLDAP",
-            dependencies: ["MailMaps", "CLDAP"],
+            dependencies: ["MailMaps", "MailSystem", "CLDAP"],
             swiftSettings: swiftSettings
         ),
 
         // Above the leaves.
         .target(
             name: "MailRouting",
-            dependencies: ["SMTPProtocol", "MailMaps"],
+            dependencies: ["SMTPProtocol", "MailMaps", "MailSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -113,7 +119,7 @@ let package = Package(
             name: "MailServer",
             dependencies: [
                 "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "MailMapsBerkeleyDB",
-                "MailMapsLDAP", "MailRouting", "SMTPClient",
+                "MailMapsLDAP", "MailRouting", "MailSystem", "SMTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,6 +144,12 @@ let package = Package(
             path: "Fuzz/SMTPProtocolFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailMapsFuzz",
+            dependencies: ["MailMaps"],
+            path: "Fuzz/MailMapsFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
@@ -151,9 +163,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "MailMapsBench",
-            dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
-            path: "Benchmarks/MailMapsBench",
+            name: "MailMapsBenchmark",
+            dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "MailSystem", "TestSupport"],
+            path: "Benchmarks/MailMapsBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -178,20 +190,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailSystemTests", dependencies: ["MailSystem", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "MailSystem", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
-            dependencies: ["MailMaps", "TestSupport"],
+            dependencies: ["MailMaps", "MailSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MailMapsBerkeleyDBTests",
-            dependencies: ["MailMapsBerkeleyDB", "MailMaps", "TestSupport"],
+            dependencies: ["MailMapsBerkeleyDB", "MailMaps", "MailSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MailMapsLDAPTests",
-            dependencies: ["MailMapsLDAP", "MailMaps", "TestSupport"],
+            dependencies: ["MailMapsLDAP", "MailMaps", "MailMapsBerkeleyDB", "MailSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         // `swiftmta makemap` and `swiftmta map`, run as the built program.

@@ -1,4 +1,5 @@
 public import MailMaps
+public import MailSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,7 +11,7 @@ import Darwin
 /// Who exists as a local user: the system's accounts (`passwd`), or the keys of a map.
 public enum LocalUserDirectory: Sendable {
     /// The system's users, through `getpwnam_r(3)`, run on the maps' thread pool.
-    case passwd(MailMapThreadPool)
+    case passwd(WorkerPool)
     /// The keys of a map (`list:/etc/swiftmta/users`, `ldap:…`).
     case map(any MailMap)
 
@@ -20,7 +21,7 @@ public enum LocalUserDirectory: Sendable {
     func contains(_ user: String) async throws(MailMapError) -> (Bool, RoutingStep) {
         switch self {
         case .passwd(let pool):
-            let found = await pool.run { () -> Bool in
+            let found = try await pool.run(forMap: "passwd") { () -> Bool in
                 var entry = Glibc.passwd()
                 var result: UnsafeMutablePointer<Glibc.passwd>?
                 var buffer = [CChar](repeating: 0, count: 16384)

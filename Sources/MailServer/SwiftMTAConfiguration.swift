@@ -1,5 +1,6 @@
 public import MailRouting
 import MailMaps
+import MailSystem
 import TOMLKit
 #if canImport(Glibc)
 import Glibc
@@ -91,7 +92,8 @@ public struct SwiftMTAConfiguration: Sendable {
     public static func load(path: String) throws(ConfigurationError) -> SwiftMTAConfiguration {
         let text: String
         do {
-            text = try ConfigurationFile.read(path)
+            // A configuration is a few kilobytes: larger files are refused, not read.
+            text = try BoundedFile.readText(path, limit: 4 << 20)
         } catch {
             throw ConfigurationError(file: path, key: nil, line: nil, message: error.description)
         }

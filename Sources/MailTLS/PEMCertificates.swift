@@ -6,12 +6,18 @@ import Musl
 import Darwin
 #endif
 internal import COpenSSL
+import MailSystem
 
 /// PEM certificates read into OpenSSL objects.
 enum PEMCertificates {
     /// Every certificate in a PEM file, in file order; at least one.
     static func load(_ path: String, what: String) throws -> [OpenSSLCertificate] {
-        let bytes = try PEMFile.read(path, what: what)
+        let bytes: [UInt8]
+        do {
+            bytes = try BoundedFile.read(path, limit: TLSConfigurationError.maximumPEMFileSize)
+        } catch {
+            throw TLSConfigurationError(unreadable: error, what: what)
+        }
         return try parse(bytes, origin: path, what: what)
     }
 
@@ -42,7 +48,12 @@ enum PEMCertificates {
 /// A PEM private key, decrypted with a passphrase when it is encrypted.
 enum PEMPrivateKey {
     static func load(_ path: String, passphrase: String?) throws -> OpenSSLPrivateKey {
-        var bytes = try PEMFile.read(path, what: "private key file")
+        var bytes: [UInt8]
+        do {
+            bytes = try BoundedFile.read(path, limit: TLSConfigurationError.maximumPEMFileSize)
+        } catch {
+            throw TLSConfigurationError(unreadable: error, what: "private key file")
+        }
         // The key's bytes are wiped once OpenSSL has parsed them.
         defer { for index in bytes.indices { bytes[index] = 0 } }
         guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {

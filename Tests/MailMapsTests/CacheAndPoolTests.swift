@@ -1,8 +1,10 @@
+import Foundation
 import MailMaps
+import MailSystem
 import Testing
 import TestSupport
 
-@Suite("the answer cache and the thread pool")
+@Suite("the answer cache and the maps' worker pool")
 struct CacheAndPoolTests {
     @Test("answers expire after their TTL")
     func expiry() {
@@ -64,66 +66,52 @@ struct CacheAndPoolTests {
         #expect(try await cached.lookup("a.example") == "FIXED")
     }
 
-    @Test("work runs on the pool's threads, and inline when already there")
-    func poolThreads() async throws {
-        let pool = MailMapThreadPool(threads: 2, name: "test")
-        defer { pool.shutdown() }
-        #expect(!pool.isCurrentThreadInPool)
-        let onPool = await pool.run { pool.isCurrentThreadInPool }
-        #expect(onPool)
-        let nested = await pool.run { () -> Bool in
-            // Already on the pool: run() would not hop; isCurrentThreadInPool says so.
-            pool.isCurrentThreadInPool && !MailMapThreadPool.shared.isCurrentThreadInPool
-        }
-        #expect(nested)
-    }
-
-    @Test("typed errors come back from the pool")
-    func poolErrors() async {
-        let pool = MailMapThreadPool(threads: 1)
-        defer { pool.shutdown() }
-        let error = await #expect(throws: MailMapError.self) {
-            try await pool.run { () throws(MailMapError) -> Int in
-                throw MailMapError(.lookupFailed, map: "test", message: "failed on the pool")
+    @Test("a pool that cannot take the work fails the map's operation at once as unavailable, naming the map")
+    func fullPool() async throws {
+        let pool = WorkerPool(.init(name: "maps-full", threads: 1, queueLimit: 1, deadline: .seconds(30)))
+        var registry = MailMapRegistry(threadPool: pool)
+        registry.registerStandardTypes()
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let busy = Task { try await pool.run { started.signal(); gate.wait() } }
+        started.wait()
+        let queued = Task { try await pool.run { 1 } }
+        var refusal: MailMapError?
+        for _ in 0..<1000 where refusal == nil {
+            do throws(MailMapError) {
+                _ = try await registry.open("inline:{ a=b }")
+            } catch {
+                refusal = error
             }
+            if refusal == nil { try await Task.sleep(for: .milliseconds(1)) }
         }
-        #expect(error?.message == "failed on the pool")
-    }
-
-    @Test("work given to a pool that was shut down still runs, on the caller's thread")
-    func afterShutdown() async {
-        let pool = MailMapThreadPool(threads: 1)
-        #expect(await pool.run { 1 } == 1)
+        let error = try #require(refusal)
+        #expect(error.kind == .unavailable)
+        #expect(error.map == "inline:{ a=b }")
+        #expect(error.message.hasPrefix("inline:{ a=b }: worker pool maps-full is full"), "\(error)")
+        gate.signal()
+        try await busy.value
+        #expect(try await queued.value == 1)
+        #expect(try await registry.open("inline:{ a=b }").lookup("a") == "b")
         pool.shutdown()
-        #expect(await pool.run { pool.isCurrentThreadInPool } == false)
     }
 
-    @Test("many concurrent calls all complete, with more callers than threads")
-    func concurrency() async {
-        let pool = MailMapThreadPool(threads: 2)
-        defer { pool.shutdown() }
-        let total = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<500 {
-                group.addTask { await pool.run { index } }
-            }
-            return await group.reduce(0, +)
-        }
-        #expect(total == (0..<500).reduce(0, +))
-    }
-
-    @Test("a task that prefers the pool as its executor runs there, and lookups do not hop")
+    @Test("a task that prefers the maps' pool runs there, and the pool's work runs inline without a hop")
     func taskExecutorPreference() async throws {
-        let pool = MailMapThreadPool(threads: 1)
+        let pool = WorkerPool(.init(name: "maps-prefer", threads: 1, queueLimit: 4, deadline: .seconds(30)))
         defer { pool.shutdown() }
-        let onPool = await withTaskExecutorPreference(pool) {
-            await Self.currentThreadIsIn(pool)
+        let (onPool, inline) = await withTaskExecutorPreference(pool) { () async -> (Bool, Bool) in
+            let thread = pthread_self()
+            let inline = (try? await pool.run { pthread_equal(pthread_self(), thread) != 0 }) ?? false
+            return (await Self.currentThreadIsIn(pool), inline)
         }
         #expect(onPool)
+        #expect(inline)
         let outside = await Self.currentThreadIsIn(pool)
         #expect(!outside)
     }
 
-    private nonisolated static func currentThreadIsIn(_ pool: MailMapThreadPool) async -> Bool {
+    private nonisolated static func currentThreadIsIn(_ pool: WorkerPool) async -> Bool {
         pool.isCurrentThreadInPool
     }
 }

@@ -1,3 +1,5 @@
+import MailSystem
+
 /// Where a server's native mechanisms get the truth about users: the protocol an embedding
 /// application implements over its own user store (a map, a database, PAM).
 ///
@@ -41,7 +43,7 @@ extension SASLCredentialVerifier {
             }
         }
         guard needsThread else { return stored.contains { $0.matches(password) } }
-        return await BlockingThreadPool.keyDerivation.run { stored.contains { $0.matches(password) } }
+        return try await WorkerPool.keyDerivation.authenticationWork { stored.contains { $0.matches(password) } }
     }
 
     public func mayAuthorize(_ authenticationIdentity: String, as authorizationIdentity: String) async throws -> Bool {

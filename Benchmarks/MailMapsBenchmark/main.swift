@@ -3,7 +3,7 @@
 //   make bench-maps
 //
 // Berkeley DB: a hash map of 10,000 entries written by swiftmta's writer, read through
-// - the Berkeley DB C API directly (db->get in a loop: the peer),
+// - the Berkeley DB C API directly (db->get in a loop: the peer, BerkeleyDBRawReader),
 // - BerkeleyDBMap.value(forKey:) (MailMaps' synchronous path),
 // - await lookup() from a task on Swift's cooperative pool (one hop to the lookup pool each),
 // - await lookup() from a task that prefers the lookup pool as its executor (no hop),
@@ -12,12 +12,19 @@
 // rounds, so that both see the same load). LDAP: a private slapd with 1,000 entries, lookups
 // uncached (every lookup a search on the server) and cached.
 //
+// Hung backends: hash: lookups per second from 8 tasks for a few seconds, alone, then while 64
+// tasks keep looking up an ldap: map whose server accepts connections and never answers, then
+// while 64 tasks keep querying a nameserver that never answers — each on its own pool, as the
+// registry sets them up — and, for comparison, with the hung LDAP map on the hash: map's own pool
+// (as every map shared one pool before). Ratio = rate alone / rate during the hang.
+//
 // MAILMAPS_BENCH_SYNC_ONLY=1 stops after the C and synchronous rows.
-import CBerkeleyDB
 import Foundation
 import MailMaps
 import MailMapsBerkeleyDB
 import MailMapsLDAP
+import MailSystem
+import Synchronization
 import TestSupport
 
 let rounds = 5
@@ -99,20 +106,13 @@ nonisolated func benchmarks() async throws {
     print("Berkeley DB hash map, \(entryCount) entries, \(lookups) lookups of \(keyCount) keys (best of \(rounds); ratio = C rate / this rate)")
 
     // The peer: the C API, one handle, db->get in a loop, keys prepared as C strings.
-    var database: UnsafeMutablePointer<DB>?
-    precondition(db_create(&database, nil, 0) == 0)
-    precondition(swiftmta_db_open(database, path, DB_HASH, UInt32(DB_RDONLY), 0) == 0)
-    let cKeys = keys.map { strdup($0)! }
-    let cLengths = keys.map { UInt32($0.utf8.count) }
-    let pool = MailMapThreadPool(threads: 4, name: "bench")
+    guard let peer = BerkeleyDBRawReader(path: path, format: .hash, keys: keys) else {
+        fatalError("the C API cannot open \(path)")
+    }
+    let pool = WorkerPool(.init(name: "bench", threads: 4, queueLimit: 4_096, deadline: .seconds(30)))
     let map = try BerkeleyDBMap(path: path, format: .hash, threadPool: pool)
     let (cRate, syncRate, medianRatio) = try alternate(lookups / 5, peer: {
-        var found = 0
-        for index in 0..<lookups / 5 {
-            var value = DBT()
-            if swiftmta_db_get(database, cKeys[index % keyCount], cLengths[index % keyCount], &value) == 0 { found += 1 }
-        }
-        return found
+        peer.lookups(lookups / 5)
     }, candidate: {
         var found = 0
         for index in 0..<lookups / 5 where try map.value(forKey: keys[index % keyCount]) != nil { found += 1 }
@@ -168,7 +168,6 @@ nonisolated func benchmarks() async throws {
         }
     }
     row("MailMaps: await lookup(), 8 tasks at once", concurrentRate, against: cRate)
-    _ = swiftmta_db_close(database)
 
     // MARK: LDAP
 
@@ -189,13 +188,14 @@ nonisolated func benchmarks() async throws {
             """
     }
     let slapd = try SlapdServer(ldif: ldif)
+    let ldapPool = WorkerPool(.ldapLookups)
     let addresses = (0..<ldapEntries).map { "user\(($0 * 37) % ldapEntries)@mn-linux.org" }
     print("\nLDAP (private slapd on loopback, \(ldapEntries) entries, filter (mailLocalAddress=%0), best of \(rounds))")
     for connections in [1, 4] {
         let configuration = LDAPMap.Configuration(
             uris: [slapd.uri], base: slapd.suffix, filter: "(mailLocalAddress=%0)", attributes: ["mailRoutingAddress"],
             connections: connections, cacheTTL: .zero)
-        let ldap = try LDAPMap(configuration: configuration, threadPool: pool)
+        let ldap = try LDAPMap(configuration: configuration, threadPool: ldapPool)
         let sequential = 2_000
         let uncached = try await measureAsync(sequential) {
             var found = 0
@@ -221,7 +221,7 @@ nonisolated func benchmarks() async throws {
     }
     let cachedMap = CachedMailMap(
         map: try LDAPMap(configuration: .init(uris: [slapd.uri], base: slapd.suffix, filter: "(mailLocalAddress=%0)",
-                                              attributes: ["mailRoutingAddress"], cacheTTL: .zero), threadPool: pool),
+                                              attributes: ["mailRoutingAddress"], cacheTTL: .zero), threadPool: ldapPool),
         ttl: .seconds(3600))
     for address in addresses { _ = try await cachedMap.lookup(address) }
     let cachedLookups = 1_000_000
@@ -232,7 +232,100 @@ nonisolated func benchmarks() async throws {
     }
     row("cached (CachedMailMap, every key in the cache)", cached, against: nil)
     slapd.stop()
+    ldapPool.shutdown()
+
+    try await hungBackends(map: map, pool: pool, keys: keys)
     pool.shutdown()
+}
+
+/// hash: lookups per second from 8 tasks during `window`, and how many failed.
+nonisolated func hashRate(_ map: BerkeleyDBMap, keys: [String], window: Duration) async -> (rate: Double, failed: Int) {
+    let end = ContinuousClock.now + window
+    let start = ContinuousClock.now
+    let (found, failed) = await withTaskGroup(of: (Int, Int).self) { group in
+        for task in 0..<8 {
+            group.addTask {
+                var found = 0, failed = 0, index = task
+                while ContinuousClock.now < end {
+                    for _ in 0..<64 {
+                        do {
+                            if try await map.lookup(keys[index % keys.count]) != nil { found += 1 }
+                        } catch {
+                            failed += 1
+                        }
+                        index += 8
+                    }
+                }
+                return (found, failed)
+            }
+        }
+        return await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+    }
+    return (Double(found) / seconds(ContinuousClock.now - start), failed)
+}
+
+/// Keeps 64 tasks calling `lookup` until the returned stop is called; counts their outcomes.
+nonisolated func flood(_ lookup: @escaping @Sendable (Int) async throws(MailMapError) -> Void) -> @Sendable () async -> (Int, Int) {
+    final class State: Sendable {
+        let running = Atomic<Bool>(true)
+        let counts = Mutex((fast: 0, late: 0))
+    }
+    let state = State()
+    let tasks = (0..<64).map { task in
+        Task {
+            var index = task
+            while state.running.load(ordering: .relaxed) {
+                let start = ContinuousClock.now
+                do { try await lookup(index) } catch {
+                    let slow = ContinuousClock.now - start > .seconds(1)
+                    state.counts.withLock { if slow { $0.late += 1 } else { $0.fast += 1 } }
+                }
+                index += 64
+                if ContinuousClock.now - start < .milliseconds(1) { try? await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+    }
+    return {
+        state.running.store(false, ordering: .relaxed)
+        for task in tasks { await task.value }
+        return state.counts.withLock { ($0.fast, $0.late) }
+    }
+}
+
+nonisolated func hungBackends(map: BerkeleyDBMap, pool: WorkerPool, keys: [String]) async throws {
+    let window = Duration.seconds(4)
+    print("\nhash: lookups per second (8 tasks, \(window)) beside a hung backend flooded by 64 tasks (ratio = alone / during)")
+    let alone = await hashRate(map, keys: keys, window: window)
+    row("hash: alone", alone.rate, against: nil)
+
+    let hungLDAP = try SilentTCPServer()
+    let ldapConfiguration = LDAPMap.Configuration(
+        uris: [hungLDAP.ldapURI], base: "dc=example,dc=test", filter: "(mailLocalAddress=%0)",
+        attributes: ["mailRoutingAddress"], timeout: .seconds(5), cacheTTL: .zero)
+    for (label, ldapPool) in [("own pool", WorkerPool(.ldapLookups)), ("the hash: map's pool, as before", pool)] {
+        let ldap = try LDAPMap(configuration: ldapConfiguration, threadPool: ldapPool)
+        let stop = flood { (index) throws(MailMapError) in _ = try await ldap.lookup("user\(index)@hung.example") }
+        try await Task.sleep(for: .milliseconds(500))
+        let during = await hashRate(map, keys: keys, window: window)
+        let (fast, late) = await stop()
+        row("hash: during a hung LDAP server, LDAP on \(label)", during.rate, against: alone.rate)
+        print("    (hash: lookups failed: \(during.failed); LDAP lookups failed at once: \(fast), at their deadline: \(late))")
+        if ldapPool !== pool { ldapPool.shutdown() }
+    }
+    hungLDAP.stop()
+
+    let silent = try SilentUDPPort()
+    let dnsPool = WorkerPool(.dnsLookups)
+    let resolver = DNSResolver(
+        configuration: .init(nameservers: [try .init(address: "127.0.0.1", port: silent.port)], timeout: .seconds(5), attempts: 2),
+        threadPool: dnsPool)
+    let stop = flood { (index) throws(MailMapError) in _ = try await resolver.ipv4Addresses("host\(index).hung.example") }
+    try await Task.sleep(for: .milliseconds(500))
+    let during = await hashRate(map, keys: keys, window: window)
+    let (fast, late) = await stop()
+    row("hash: during a hung nameserver, DNS on its own pool", during.rate, against: alone.rate)
+    print("    (hash: lookups failed: \(during.failed); DNS queries failed at once: \(fast), at their deadline or timeout: \(late))")
+    dnsPool.shutdown()
 }
 
 try await benchmarks()
