@@ -37,7 +37,12 @@ package enum BoundedFile {
         case .success(let value): stamp = value
         case .failure(let error): throw BoundedFileError(path: path, reason: .cannotOpen(error))
         }
-        guard stamp.size <= Int64(limit) else { throw BoundedFileError(path: path, reason: .tooLarge(limit: limit)) }
+        guard stamp.size <= Int64(limit) else {
+            // Too large, unless it cannot be read at all (a folder's size is that of its entries).
+            var probe: UInt8 = 0
+            if systemRead(descriptor, &probe, 1) < 0 { throw BoundedFileError(path: path, reason: .cannotRead(.current)) }
+            throw BoundedFileError(path: path, reason: .tooLarge(limit: limit))
+        }
         let bytes = try readAll(descriptor, name: path, expected: Int(stamp.size), limit: limit)
         return (bytes, stamp)
     }

@@ -252,7 +252,11 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
         lock.lock()
         while true {
             while head == queue.count && state == .started { lock.waitForWork() }
-            guard head < queue.count else { break }  // stopping, and no task job left
+            guard head < queue.count else {
+                // Stopping, and no task job left: the watcher may be waiting for this call's end.
+                lock.signalDeadlines()
+                break
+            }
             let entry = queue[head].take()
             head += 1
             if head == queue.count {

@@ -74,7 +74,7 @@ struct CacheAndPoolTests {
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         let busy = Task { try await pool.run { started.signal(); gate.wait() } }
-        started.wait()
+        try await offThread { started.wait() }
         let queued = Task { try await pool.run { 1 } }
         var refusal: MailMapError?
         for _ in 0..<1000 where refusal == nil {
