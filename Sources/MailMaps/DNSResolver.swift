@@ -16,9 +16,10 @@ import Darwin
 /// Queries block in the resolver, so they run on a ``WorkerPool`` of their own
 /// (``WorkerPool/Configuration/dnsLookups`` unless given another), never on the caller's thread
 /// nor on the threads file maps use: a nameserver that never answers occupies the DNS pool only.
-/// Each query's deadline on the pool is the longer of the pool's and what this resolver may wait
-/// (``Configuration/timeout`` × ``Configuration/attempts`` per nameserver, and a second); a query
-/// the pool cannot take, or that is late, fails at once with kind `unavailable`. Answers are kept for their TTL (negative answers by the SOA's minimum, RFC 2308 §5),
+/// A query the pool cannot take (its queue is full), or that is not answered within the pool's
+/// deadline, fails at once with kind `unavailable`; give a resolver that waits longer than the
+/// pool's deadline (``Configuration/timeout`` × ``Configuration/attempts`` per nameserver) a pool
+/// with a longer one. Answers are kept for their TTL (negative answers by the SOA's minimum, RFC 2308 §5),
 /// up to ``Configuration/maximumTTL``. "No such name" and "no such record" are answers
 /// (``DNSAnswer/records`` empty); a server that does not answer, fails (SERVFAIL) or refuses is an
 /// error of kind `unavailable`.
@@ -31,16 +32,11 @@ public final class DNSResolver: Sendable {
     private let cache: DNSCache
     private let idle = Mutex<[ResolverState]>([])
 
-    private let queryDeadline: Duration
-
     /// A resolver with `configuration`, querying on `threadPool`; nothing is read or sent until
     /// the first query.
     public init(configuration: Configuration = Configuration(), threadPool: WorkerPool = .dnsLookups) {
         self.configuration = configuration
         self.threadPool = threadPool
-        let servers = max(1, configuration.nameservers.count)
-        let waiting = configuration.timeout * max(1, configuration.attempts) * servers + .seconds(1)
-        self.queryDeadline = max(threadPool.configuration.deadline, waiting)
         self.cache = DNSCache(capacity: configuration.cacheCapacity)
     }
 
@@ -137,7 +133,7 @@ public final class DNSResolver: Sendable {
             throw MailMapError(.lookupFailed, map: "dns",
                 message: "DNS \(type) query: \"\(queryName)\" is not a domain name")
         }
-        let response = try await threadPool.run(forMap: "dns", deadline: queryDeadline) { () throws(MailMapError) -> DNSResponse in
+        let response = try await threadPool.run(forMap: "dns") { () throws(MailMapError) -> DNSResponse in
             try self.performBlocking(queryName, type: type)
         }
         cache.store(response, for: key)

@@ -12,7 +12,7 @@ extension WorkerPool.Configuration {
     /// The pool of DNS queries (``DNSResolver``, `dns:` maps, MX, TLSA and DNSBL lookups) through
     /// the libc resolver, which waits for its nameservers: 8 threads, at most 256 queries waiting,
     /// each answered within 15 seconds (the resolver's default 5-second timeout and two attempts,
-    /// and a margin; a resolver configured to wait longer gives its queries a longer deadline).
+    /// and a margin).
     /// A nameserver that never answers occupies these threads only.
     public static let dnsLookups = WorkerPool.Configuration(
         name: "dns", threads: 8, queueLimit: 256, deadline: .seconds(15))

@@ -34,9 +34,10 @@ import Synchronization
 /// Lookups run on a `WorkerPool` of LDAP's own (``WorkerPool/Configuration/ldapLookups`` unless
 /// given another) over a few reused connections (``Configuration/connections``), each of which
 /// binds once and reconnects, and binds again, when the server went away. A server that hangs
-/// occupies that pool only; a search the pool cannot take, or that is not answered within its
-/// deadline (the pool's, or three times the map's timeout and a second when that is longer), fails
-/// at once with kind `unavailable`, a temporary failure.
+/// occupies that pool only; a search the pool cannot take (its queue is full), or that is not
+/// answered within the pool's deadline, fails at once with kind `unavailable`, a temporary
+/// failure. (Connecting, binding and searching may each take ``Configuration/timeout``: give maps
+/// that wait longer than the pool's deadline a pool with a longer one.)
 public final class LDAPMap: MailMap {
     /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
@@ -48,7 +49,6 @@ public final class LDAPMap: MailMap {
     private let filter: LDAPFilterTemplate
     private let connections: [LDAPConnection]
     private let next = Atomic<Int>(0)
-    private let searchDeadline: Duration
 
     /// A map searching as `configuration` says.
     ///
@@ -58,7 +58,6 @@ public final class LDAPMap: MailMap {
         self.spec = description
         self.configuration = configuration
         self.threadPool = threadPool
-        self.searchDeadline = max(threadPool.configuration.deadline, configuration.timeout * 3 + .seconds(1))
         self.filter = try LDAPFilterTemplate(configuration.filter, map: description)
         var connections: [LDAPConnection] = []
         for _ in 0..<max(1, configuration.connections) {
@@ -106,7 +105,7 @@ public final class LDAPMap: MailMap {
 
     /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
-        try await threadPool.run(forMap: spec, deadline: searchDeadline) { () throws(MailMapError) -> String? in
+        try await threadPool.run(forMap: spec) { () throws(MailMapError) -> String? in
             try self.value(forKey: key)
         }
     }

@@ -52,6 +52,7 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
     private var queue: [Entry?] = []
     private var head = 0
     private var queuedCalls = 0
+    private var busyWorkers = 0
     private var running: [PoolCall?]
     private var threads: [pthread_t] = []
     private var watcherWakesAt = UInt64.max
@@ -208,7 +209,9 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
             lock.unlock()
             return WorkerPoolError(.shutDown, pool: name, message: "worker pool \(name) is shut down")
         }
-        guard queuedCalls < configuration.queueLimit else {
+        // Calls a thread will take at once (idle threads, or threads still starting) do not wait:
+        // the queue limit counts only the calls beyond them.
+        guard queuedCalls < configuration.queueLimit + configuration.threads - busyWorkers else {
             lock.unlock()
             return WorkerPoolError(.queueFull, pool: name,
                 message: "worker pool \(name) is full: \(configuration.queueLimit) calls wait for its \(configuration.threads) threads")
@@ -270,16 +273,20 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
             case nil:
                 continue
             case .task(let job)?:
+                busyWorkers += 1
                 lock.unlock()
                 job.runSynchronously(on: asUnownedTaskExecutor())
                 lock.lock()
+                busyWorkers -= 1
             case .call(let call)?:
                 queuedCalls -= 1
                 guard !call.isFinished else { continue }
                 running[index] = call
+                busyWorkers += 1
                 lock.unlock()
                 call.execute()
                 lock.lock()
+                busyWorkers -= 1
                 running[index] = nil
                 guard !call.isFinished else { continue }  // late: its caller was answered
                 call.isFinished = true

@@ -10,8 +10,9 @@ extension WorkerPool {
         public var name: String
         /// How many threads run calls (at least one). They start on first use.
         public var threads: Int
-        /// How many calls may wait for a thread (at least one); one more is refused at once with
-        /// ``WorkerPoolError/Kind/queueFull``.
+        /// How many calls may wait for a thread (at least one) while every thread is busy; one
+        /// more is refused at once with ``WorkerPoolError/Kind/queueFull``. Calls an idle thread
+        /// takes at once do not count.
         public var queueLimit: Int
         /// How long a call may take, waiting and running, before its caller gets
         /// ``WorkerPoolError/Kind/deadlineExceeded``; ``WorkerPool/run(deadline:_:)`` can give
