@@ -95,7 +95,7 @@ public struct SwiftMTAConfiguration: Sendable {
             // A configuration is a few kilobytes: larger files are refused, not read.
             text = try BoundedFile.readText(path, limit: 4 << 20)
         } catch {
-            throw ConfigurationError(file: path, key: nil, line: nil, message: error.description)
+            throw ConfigurationError(file: path, key: nil, line: nil, message: error.problem)
         }
         return try parse(text, file: path)
     }
