@@ -247,14 +247,12 @@ nonisolated func hashRate(_ map: BerkeleyDBMap, keys: [String], window: Duration
             group.addTask {
                 var found = 0, failed = 0, index = task
                 while ContinuousClock.now < end {
-                    for _ in 0..<64 {
-                        do {
-                            if try await map.lookup(keys[index % keys.count]) != nil { found += 1 }
-                        } catch {
-                            failed += 1
-                        }
-                        index += 8
+                    do {
+                        if try await map.lookup(keys[index % keys.count]) != nil { found += 1 }
+                    } catch {
+                        failed += 1
                     }
+                    index += 8
                 }
                 return (found, failed)
             }

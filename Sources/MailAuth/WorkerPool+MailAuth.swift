@@ -21,11 +21,11 @@ extension WorkerPool.Configuration {
 
 extension WorkerPool {
     /// The pool ``CyrusSASLServer`` runs libsasl2's calls on unless given another
-    /// (``WorkerPool/Configuration/libsasl2``); never shut down.
+    /// (`WorkerPool.Configuration.libsasl2`); never shut down.
     public static let libsasl2 = WorkerPool(.libsasl2)
 
     /// The pool MailAuth derives SCRAM and password-hash keys on
-    /// (``WorkerPool/Configuration/keyDerivation``); never shut down.
+    /// (`WorkerPool.Configuration.keyDerivation`); never shut down.
     public static let keyDerivation = WorkerPool(.keyDerivation)
 
     /// Runs MailAuth's blocking or CPU-bound work (a body that fails returns a `Result`); a pool that is full, late or shut down is a

@@ -13,8 +13,8 @@ import Darwin
 /// and DNS blocklists (RFC 5782), through the libc stub resolver (`res_nmkquery`, `res_nsend`,
 /// `ns_initparse`, `ns_parserr`).
 ///
-/// Queries block in the resolver, so they run on a ``WorkerPool`` of their own
-/// (``WorkerPool/Configuration/dnsLookups`` unless given another), never on the caller's thread
+/// Queries block in the resolver, so they run on a `WorkerPool` of their own
+/// (`WorkerPool.Configuration.dnsLookups` unless given another), never on the caller's thread
 /// nor on the threads file maps use: a nameserver that never answers occupies the DNS pool only.
 /// A query the pool cannot take (its queue is full), or that is not answered within the pool's
 /// deadline, fails at once with kind `unavailable`; give a resolver that waits longer than the

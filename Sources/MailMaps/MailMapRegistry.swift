@@ -27,7 +27,7 @@ public struct MailMapRegistry: Sendable {
     private var openers: [String: Opener] = [:]
     /// Where file maps (and Berkeley DB maps) run their blocking work, and the executor a routing
     /// decision prefers so that its lookups run without a thread switch each
-    /// (``WorkerPool/Configuration/mailMaps`` unless given another). DNS and LDAP have pools of
+    /// (`WorkerPool.Configuration.mailMaps` unless given another). DNS and LDAP have pools of
     /// their own.
     public var threadPool: WorkerPool
     /// The resolver `dns:` maps use.
@@ -36,7 +36,7 @@ public struct MailMapRegistry: Sendable {
     public var fileOptions: MailMapOptions
 
     /// A registry that knows no types; `dns:` maps query `resolver` (one on the
-    /// ``WorkerPool/dnsLookups`` pool when `nil`).
+    /// `WorkerPool.dnsLookups` pool when `nil`).
     public init(
         threadPool: WorkerPool = .mailMaps,
         resolver: DNSResolver? = nil,

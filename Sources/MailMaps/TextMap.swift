@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// The file is parsed by ``MailMapTextParser`` into memory when the map opens. Lookups answer from
 /// memory; at most once per ``MailMapOptions/reloadInterval`` a lookup checks whether the file
-/// changed (inode, size, modification time) and, if so, reads it again on its ``WorkerPool``, so an
+/// changed (inode, size, modification time) and, if so, reads it again on its `WorkerPool`, so an
 /// edited file takes effect without a restart. A file that became unreadable or malformed fails
 /// every lookup with the error until it is fixed; it is never read as an empty map. When the pool
 /// cannot take the check (full or late), lookups answer from the file as last read and check again

@@ -20,10 +20,10 @@ extension WorkerPool.Configuration {
 
 extension WorkerPool {
     /// The pool file maps and Berkeley DB maps use unless given another
-    /// (``WorkerPool/Configuration/mailMaps``); never shut down.
+    /// (`WorkerPool.Configuration.mailMaps`); never shut down.
     public static let mailMaps = WorkerPool(.mailMaps)
 
-    /// The pool DNS queries use unless given another (``WorkerPool/Configuration/dnsLookups``);
+    /// The pool DNS queries use unless given another (`WorkerPool.Configuration.dnsLookups`);
     /// never shut down.
     public static let dnsLookups = WorkerPool(.dnsLookups)
 

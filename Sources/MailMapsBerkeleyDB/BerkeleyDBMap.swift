@@ -29,7 +29,7 @@ import Darwin
 /// waits for it up to ``lockTimeout``, then fails the lookup.
 ///
 /// **No blocking on the caller's thread.** ``lookup(_:)`` and ``search(_:)`` run on the map's
-/// `WorkerPool` (``WorkerPool/Configuration/mailMaps`` unless given another; a search of several
+/// `WorkerPool` (`WorkerPool.Configuration.mailMaps` unless given another; a search of several
 /// keys in one trip, and no trip at all from a task already on the pool); ``value(forKey:)`` is
 /// the same lookup, synchronous, for callers already on a thread of their own. A pool that is full
 /// or late fails the lookup at once with kind `unavailable`.

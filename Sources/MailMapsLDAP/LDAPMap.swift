@@ -31,7 +31,7 @@ import Synchronization
 /// | `-f` | do not fold the key to lower case |
 /// | `-T…`, `-R`, `-w 3` | accepted for Sendmail compatibility (temporary failures are always errors, referrals are never followed, the protocol is always version 3) |
 ///
-/// Lookups run on a `WorkerPool` of LDAP's own (``WorkerPool/Configuration/ldapLookups`` unless
+/// Lookups run on a `WorkerPool` of LDAP's own (`WorkerPool.Configuration.ldapLookups` unless
 /// given another) over a few reused connections (``Configuration/connections``), each of which
 /// binds once and reconnects, and binds again, when the server went away. A server that hangs
 /// occupies that pool only; a search the pool cannot take (its queue is full), or that is not

@@ -6,7 +6,7 @@ extension MailMapRegistry {
     /// `-c` seconds, 60 unless told).
     ///
     /// - Parameter threadPool: where LDAP searches run: LDAP's own pool
-    ///   (``WorkerPool/Configuration/ldapLookups``) unless given another, never the registry's
+    ///   (`WorkerPool.Configuration.ldapLookups`) unless given another, never the registry's
     ///   file-map pool, so that a slow or hung LDAP server (searches wait up to `-l` seconds) cannot
     ///   occupy the threads other maps' lookups need.
     public mutating func registerLDAP(threadPool: WorkerPool = .ldapLookups) {

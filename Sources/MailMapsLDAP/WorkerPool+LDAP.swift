@@ -11,7 +11,7 @@ extension WorkerPool.Configuration {
 }
 
 extension WorkerPool {
-    /// The pool LDAP maps use unless given another (``WorkerPool/Configuration/ldapLookups``);
+    /// The pool LDAP maps use unless given another (`WorkerPool.Configuration.ldapLookups`);
     /// never shut down.
     public static let ldapLookups = WorkerPool(.ldapLookups)
 }

@@ -28,7 +28,7 @@ import Darwin
 /// disk, saslauthd answers over a socket, and PAM may sleep seconds after a wrong password. The
 /// async entry points (``CyrusSASLServerMechanism``'s `start`/`step`, ``verifyPassword(_:for:)``)
 /// therefore run those calls on a `WorkerPool` of libsasl2's own (``threadPool``,
-/// ``WorkerPool/Configuration/libsasl2`` unless given another) and suspend the caller, so neither
+/// `WorkerPool.Configuration.libsasl2` unless given another) and suspend the caller, so neither
 /// an event-loop thread nor Swift's cooperative pool ever waits on libsasl2. The pool is bounded:
 /// when its threads all wait on a slow saslauthd or PAM and its queue is full, or a call is not
 /// answered within its deadline, the exchange fails at once with

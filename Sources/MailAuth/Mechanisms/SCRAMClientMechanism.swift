@@ -9,7 +9,7 @@ import MailSystem
 /// proved it knows the password.
 ///
 /// ``step(_:)`` runs PBKDF2 for the server's iteration count on MailAuth's key-derivation pool
-/// (`WorkerPool.keyDerivation`, see ``WorkerPool/Configuration/keyDerivation``), never on the
+/// (`WorkerPool.keyDerivation`, see `WorkerPool.Configuration.keyDerivation`), never on the
 /// caller's thread, and suspends meanwhile: a few milliseconds at 4,096 iterations. The count a
 /// server may choose is capped by ``SASLLimits/maximumSCRAMIterations`` (100,000 by default); a
 /// server asking for more fails the exchange before any work is done.

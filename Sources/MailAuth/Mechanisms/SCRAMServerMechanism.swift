@@ -10,7 +10,7 @@ import MailSystem
 /// then derived for each exchange with a fresh salt). For an unknown user, or one whose store
 /// keeps neither, the server goes on with a salt derived from the user name, so that the exchange
 /// looks the same until the proof fails (RFC 5802 §9). PBKDF2 runs on the
-/// `WorkerPool/keyDerivation` pool; when it is full or late the exchange fails with
+/// `WorkerPool.keyDerivation` pool; when it is full or late the exchange fails with
 /// ``SASLError/Kind/temporaryFailure``.
 public struct SCRAMServerMechanism: SASLServerMechanism {
     private struct Pending: Sendable {
