@@ -83,7 +83,7 @@ nonisolated func measureAsync(_ count: Int, _ body: () async throws -> Int) asyn
 }
 
 nonisolated func row(_ name: String, _ rate: Double, against peer: Double?) {
-    let ratio = peer.map { String(format: "%6.2fx", $0 / rate) } ?? "      -"
+    let ratio = peer.map { rate < 1 ? "stalled" : String(format: "%6.2fx", $0 / rate) } ?? "      -"
     let padded = name.count < 60 ? name + String(repeating: " ", count: 60 - name.count) : name
     print("  " + padded + String(format: " %12.0f/s  ", rate) + ratio)
 }
