@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean fuzz fuzz-auth bench-tls bench-maps bench-auth
+.PHONY: run test build bootstrap clean fuzz bench-tls bench-maps bench-auth
 
 bootstrap:
 	@scripts/bootstrap
@@ -53,19 +53,6 @@ bench-maps: bootstrap
 ## make bench-auth: MailAuth's mechanisms against Cyrus SASL (libsasl2), exchanges per second and ratio.
 bench-auth: bootstrap
 	$(SWIFT) run -c release MailAuthBenchmark
-
-## make fuzz-auth: libFuzzer over MailAuth's parsers, FUZZ_SECONDS long.
-MAILAUTH_PARSERS := Sources/MailAuth/Mechanisms/DigestMD5Directives.swift \
-	Sources/MailAuth/Mechanisms/SCRAMAttributes.swift Sources/MailAuth/Internal/Base64.swift \
-	Sources/MailAuth/Internal/Bytes.swift
-fuzz-auth:
-	@mkdir -p .build/fuzz/mailauth-corpus
-	@# ld.gold's "Cannot export local symbol" lines are harmless; anything else is shown.
-	swiftc -sanitize=fuzzer,address -parse-as-library -module-name MailAuthFuzz $(MAILAUTH_PARSERS) \
-		Benchmarks/MailAuthFuzz/FuzzParsers.swift -o .build/fuzz/mailauth-parsers 2> .build/fuzz/build.log \
-		|| { cat .build/fuzz/build.log; exit 1; }
-	@grep -v "Cannot export local symbol" .build/fuzz/build.log || true
-	.build/fuzz/mailauth-parsers -max_total_time=$(FUZZ_SECONDS) -max_len=4096 .build/fuzz/mailauth-corpus
 
 clean:
 	rm -rf .build .build-fuzz

@@ -156,6 +156,18 @@ let package = Package(
             path: "Fuzz/MailMapsFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailAuthFuzz",
+            dependencies: ["MailAuth"],
+            path: "Fuzz/MailAuthFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailRoutingFuzz",
+            dependencies: ["MailRouting"],
+            path: "Fuzz/MailRoutingFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
@@ -189,7 +201,8 @@ let package = Package(
         .testTarget(
             name: "MailTLSTests",
             dependencies: [
-                "MailTLS", "TestSupport",
+                // MailMaps for the DANE tests that look TLSA records up as the SMTP client does.
+                "MailTLS", "MailMaps", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -197,7 +210,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MailSystemTests", dependencies: ["MailSystem", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "MailSystem", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            // MailMapsLDAP for the test that initialises libldap and the Cyrus bridge at once.
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "MailSystem", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
             dependencies: ["MailMaps", "MailSystem", "TestSupport"],
