@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean fuzz bench-tls bench-maps bench-auth
+.PHONY: run test build bootstrap clean fuzz bench-tls bench-maps bench-auth bench-client
 
 bootstrap:
 	@scripts/bootstrap
@@ -53,6 +53,13 @@ bench-maps: bootstrap
 ## make bench-auth: MailAuth's mechanisms against Cyrus SASL (libsasl2), exchanges per second and ratio.
 bench-auth: bootstrap
 	$(SWIFT) run -c release MailAuthBenchmark
+
+## make bench-client: SMTPClient's messages per second into Postfix's smtp-sink, beside Postfix's
+## smtp-source doing the same in the same run, as a ratio (with and without PIPELINING).
+## BENCH_ARGS="MESSAGES REPEATS SESSIONS" (default 4000 3 1).
+bench-client: bootstrap
+	$(SWIFT) build -c release --product SMTPClientBenchmark
+	.build/release/SMTPClientBenchmark $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-fuzz

@@ -143,6 +143,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Runnable examples (CI builds them with everything else).
+        .executableTarget(
+            name: "SendExample",
+            dependencies: ["SMTPClient", "SMTPProtocol"],
+            path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
+
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
         .executableTarget(
             name: "SMTPProtocolFuzz",
@@ -169,6 +177,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "SMTPClientFuzz",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPClientFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
             name: "MailTLSBenchmark",
@@ -184,6 +199,12 @@ let package = Package(
             name: "MailMapsBenchmark",
             dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "MailSystem", "TestSupport"],
             path: "Benchmarks/MailMapsBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SMTPClientBenchmark",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/SMTPClientBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -239,6 +260,16 @@ let package = Package(
             name: "MailRoutingTests",
             dependencies: ["MailRouting", "MailMaps", "SMTPProtocol", "TestSupport"],
             exclude: ["Oracle"],
+            swiftSettings: swiftSettings
+        ),
+        // SMTPClient against real servers started on loopback (smtp-sink, aiosmtpd, Sendmail, dnsmasq).
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Peers", "Transcripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
