@@ -11,6 +11,16 @@ import Darwin
 /// What the `swiftmta` executable calls: each subcommand's work lives here, so the executable holds
 /// nothing but argument parsing.
 public enum ServerCommandLine {
+    /// Logs to standard error at the level named `name` (`trace`, `debug`, `info`, `notice`,
+    /// `warning`, `error`, `critical`) and above; `false`, and nothing set up, for any other name.
+    /// Call once, first. (The executable passes its `--log-level` as given, so it needs no
+    /// logging module of its own.)
+    public static func bootstrapLogging(levelNamed name: String) -> Bool {
+        guard let level = Logger.Level(rawValue: name) else { return false }
+        bootstrapLogging(level: level)
+        return true
+    }
+
     /// Sends log lines to standard error at `level` and above. Call once, first.
     public static func bootstrapLogging(level: Logger.Level) {
         LoggingSystem.bootstrap { label in

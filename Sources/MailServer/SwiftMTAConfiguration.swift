@@ -1,6 +1,7 @@
 public import MailRouting
 import MailAuth
 import MailMaps
+import MailSystem
 import MailTLS
 import NIOCore
 import TOMLKit
@@ -206,9 +207,10 @@ public struct SwiftMTAConfiguration: Sendable {
     public static func check(path: String, hostname: String? = nil) -> (SwiftMTAConfiguration?, [ConfigurationError]) {
         let text: String
         do {
-            text = try ConfigurationFile.read(path)
+            // A configuration is a few kilobytes: larger files are refused, not read.
+            text = try BoundedFile.readText(path, limit: 4 << 20)
         } catch {
-            return (nil, [ConfigurationError(file: path, key: nil, line: nil, message: error.description)])
+            return (nil, [ConfigurationError(file: path, key: nil, line: nil, message: error.problem)])
         }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let absolute = folder.hasPrefix("/") ? folder : currentDirectory() + (folder == "." ? "" : "/" + folder)

@@ -15,12 +15,17 @@ final class SaslauthdFixture: @unchecked Sendable {
 
     var socketPath: String { directory.file("mux") }
 
-    /// Starts both daemons; blocking, so call it through `offThread`.
-    init() throws {
+    /// Starts both daemons; blocking, so call it through `offThread`. The IMAP responder answers a
+    /// wrong password after `failureDelay` seconds (as PAM and IMAP servers delay failures), and
+    /// saslauthd runs `workers` processes (0: one per request).
+    init(failureDelay: Double = 0, workers: Int = 1) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-saslauthd")
         imapPort = try LoopbackPort.free()
         let responder = try directory.write("imap.py", """
-            import socketserver, sys
+            import socketserver, sys, time
+            def log(what):
+                with open(sys.argv[2], "a") as f:
+                    f.write(what + "\\n")
             class Login(socketserver.StreamRequestHandler):
                 def handle(self):
                     self.wfile.write(b"* OK IMAP4rev1 ready\\r\\n")
@@ -28,6 +33,10 @@ final class SaslauthdFixture: @unchecked Sendable {
                         words = line.decode("utf-8", "replace").split()
                         if len(words) >= 4 and words[1].upper() == "LOGIN":
                             good = words[2].strip('"') == "\(Self.user)" and words[3].strip('"') == "\(Self.password)"
+                            log("LOGIN")
+                            if not good:
+                                time.sleep(\(failureDelay))
+                            log("ANSWERED")
                             self.wfile.write((words[0] + (" OK LOGIN done\\r\\n" if good else " NO LOGIN failed\\r\\n")).encode())
                         elif len(words) >= 2 and words[1].upper() == "LOGOUT":
                             self.wfile.write(b"* BYE\\r\\n" + words[0].encode() + b" OK\\r\\n")
@@ -37,13 +46,13 @@ final class SaslauthdFixture: @unchecked Sendable {
             socketserver.ThreadingTCPServer.allow_reuse_address = True
             socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), Login).serve_forever()
             """)
-        try start("python3 '\(responder)' \(imapPort)")
+        try start("python3 '\(responder)' \(imapPort) '\(directory.file("logins"))'")
         try LoopbackPort.waitUntilAccepting(imapPort)
         guard let saslauthd = ExternalTool.find("saslauthd") else {
             throw TestSupportError("saslauthd is not installed (run scripts/bootstrap)")
         }
         // -d keeps it in the foreground (a child of its watchdog); -m puts the socket here.
-        try start("\(saslauthd) -d -a rimap -O 127.0.0.1/\(imapPort) -m '\(directory.path)' -n 1")
+        try start("\(saslauthd) -d -a rimap -O 127.0.0.1/\(imapPort) -m '\(directory.path)' -n \(workers)")
         let deadline = ContinuousClock.now + .seconds(20)
         while !FileManager.default.fileExists(atPath: socketPath) {
             guard ContinuousClock.now < deadline else { throw TestSupportError("saslauthd did not create \(socketPath)") }
@@ -51,13 +60,22 @@ final class SaslauthdFixture: @unchecked Sendable {
         }
     }
 
+    /// How many LOGIN commands the IMAP responder received, and how many it answered.
+    var logins: (received: Int, answered: Int) {
+        let lines = (try? String(contentsOfFile: directory.file("logins"), encoding: .utf8))?.split(separator: "\n") ?? []
+        return (lines.filter { $0 == "LOGIN" }.count, lines.filter { $0 == "ANSWERED" }.count)
+    }
+
     private func start(_ command: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // setsid: the daemon leads a process group of its own, so that its workers (saslauthd -n)
+        // go with it.
         process.arguments = ["-c", """
-            \(command) </dev/null >/dev/null 2>&1 &
+            setsid \(command) </dev/null >/dev/null 2>&1 &
             child=$!
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null && [ ! -e '\(stopFile)' ]; do sleep 0.1; done
+            kill -9 -$child 2>/dev/null
             kill -9 $child 2>/dev/null
             """]
         process.standardInput = FileHandle.nullDevice

@@ -2,6 +2,7 @@ import Logging
 import MailAuth
 import MailMaps
 import MailRouting
+import MailSystem
 import MailTLS
 import NIOPosix
 import SMTPProtocol
@@ -78,11 +79,11 @@ struct ReferenceSetup {
         var help: SendmailHelpFile?
         if let path = configuration.smtp.helpFile {
             do {
-                help = try SendmailHelpFile(text: ConfigurationFile.read(path))
+                help = try SendmailHelpFile(text: BoundedFile.readText(path, limit: 1 << 20))
             } catch let error as SendmailHelpFile.ParseError {
                 errors.append(configuration.error("smtp.help_file", "\(path)\(error.line.map { ":\($0)" } ?? ""): \(error.message)"))
             } catch {
-                errors.append(configuration.error("smtp.help_file", "\(path): \(error)"))
+                errors.append(configuration.error("smtp.help_file", "\(error)"))
             }
         }
 
