@@ -291,7 +291,7 @@ let package = Package(
         .testTarget(
             name: "MailServerTests",
             dependencies: [
-                "MailServer", "SMTPProtocol", "TestSupport",
+                "MailServer", "MailSystem", "SMTPProtocol", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
