@@ -156,6 +156,17 @@ let package = Package(
             path: "Benchmarks/MailMapsBench",
             swiftSettings: swiftSettings
         ),
+        // The spool's benchmark (make bench-queue) and the child process of its crash test.
+        .executableTarget(
+            name: "MailQueueBenchmark",
+            dependencies: [
+                "MailServer", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MailQueueBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "MailAuthBenchmark",
             dependencies: ["MailAuth"],
