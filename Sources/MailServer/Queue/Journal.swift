@@ -57,7 +57,8 @@ final class Journal: @unchecked Sendable {
         case remove(key: UInt64, completion: Completion)
     }
 
-    /// Someone waiting for the journal to be durable up to `position`.
+    /// Someone waiting for the journal to be durable up to `position`: the end of their record, so
+    /// that the flush that resolves them is one that covered all of its octets.
     struct Waiter {
         enum Kind {
             case commit(key: UInt64)
@@ -137,6 +138,8 @@ final class Journal: @unchecked Sendable {
     /// A message whose text is arriving.
     struct OpenMessage {
         var extents: [JournalExtent] = []
+        /// The segments its text is in, each counted in the segment's `openMessages`.
+        var segments: Set<UInt64> = []
         var length = 0
         var failure: MailQueueError?
     }
@@ -148,6 +151,8 @@ final class Journal: @unchecked Sendable {
         var source: [JournalExtent]
         var sourceSegments: [UInt64: JournalSegment]
         var copied: [JournalExtent] = []
+        /// The segments the copies are in, each counted in the segment's `openMessages`.
+        var copySegments: Set<UInt64> = []
         var next = 0
     }
 
@@ -155,10 +160,10 @@ final class Journal: @unchecked Sendable {
     enum Effect {
         case data(key: UInt64, flow: MessageFlow, bytes: Int)
         case dataRefused(key: UInt64, flow: MessageFlow, bytes: Int, error: MailQueueError)
-        case commit(key: UInt64, entry: JournalEntry, completion: Completion)
-        case status(key: UInt64, changes: [(Int, QueueRecipientStatus)], position: JournalPosition, completion: Completion)
-        case remove(key: UInt64, position: JournalPosition, completion: Completion)
-        case relocate(key: UInt64, expected: JournalPosition, extents: [JournalExtent], commit: JournalPosition, commitLength: Int)
+        case commit(key: UInt64, entry: JournalEntry, completion: Completion, open: Set<UInt64>)
+        case status(key: UInt64, changes: [(Int, QueueRecipientStatus)], end: JournalPosition, completion: Completion)
+        case remove(key: UInt64, end: JournalPosition, completion: Completion)
+        case relocate(key: UInt64, expected: JournalPosition, extents: [JournalExtent], commit: JournalPosition, commitLength: Int, open: Set<UInt64>)
     }
 
     var head: Head?
@@ -313,12 +318,24 @@ final class Journal: @unchecked Sendable {
     /// ever overwritten, and no older segment still holds a message one of its records removed.
     func collectRetirements() {
         while let oldest = segments.keys.min(), let segment = segments[oldest], !segment.isHead,
-              segment.keys.isEmpty, segment.readers == 0, durable >= segment.deadAt
+              segment.keys.isEmpty, segment.openMessages == 0, segment.readers == 0, durable >= segment.deadAt
         {
             segments.removeValue(forKey: oldest)
             retirements.append(segment)
             lock.signal(Wake.maintenance)
         }
+    }
+
+    /// Counts a message still being written (or copied) in a segment its text went to, so that the
+    /// segment is not retired before the message's commit record pins it.
+    func holdForOpenMessage(_ sequences: inout Set<UInt64>, _ segment: JournalSegment) {
+        guard sequences.insert(segment.sequence).inserted else { return }
+        lock.withLock { segment.openMessages += 1 }
+    }
+
+    /// Drops those counts (lock held).
+    func releaseOpenMessage(_ sequences: Set<UInt64>) {
+        for sequence in sequences { segments[sequence]?.openMessages -= 1 }
     }
 
     /// Takes the readers' pins off segments (a body stream is done).
@@ -505,6 +522,7 @@ final class Journal: @unchecked Sendable {
         let temporary = "\(journalPath)/.\(name).new"
         let final = "\(journalPath)/\(name)"
         do throws(QueueIOError) {
+            if let code = options.faults?.consume(.prepare) { throw QueueIOError(operation: "fallocate", path: temporary, code: code) }
             let descriptor = try QueueFile.openFile(temporary, O_WRONLY | O_CREAT | O_TRUNC)
             var closed = false
             defer { if !closed { QueueFile.closeDescriptor(descriptor) } }

@@ -13,6 +13,9 @@ struct JournalEntry {
     var commit: JournalPosition
     /// Octets of the commit record.
     var commitLength: Int
+
+    /// Where the commit record ends: the message is durable once the journal is durable up to here.
+    var commitEnd: JournalPosition { JournalPosition(sequence: commit.sequence, offset: commit.offset + commitLength) }
     /// Monotonic nanoseconds when the commit record was written (compaction leaves young messages).
     var writtenAt: UInt64
 

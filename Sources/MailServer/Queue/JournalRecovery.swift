@@ -174,6 +174,11 @@ enum JournalRecovery {
                         let payload = UnsafeRawBufferPointer(rebasing: bytes[(position + JournalRecord.headerSize)..<(position + record.totalLength)])
                         if CRC32C.checksum(payload) == record.payloadCRC {
                             process(record, payload, at: JournalPosition(sequence: sequence, offset: position), path: path)
+                        } else if !anythingValid(bytes, after: position, length: record.totalLength, sequence: sequence) {
+                            // The last record, its payload cut short: the torn tail.
+                            report.tornTails += 1
+                            logger.info("spool segment ends in a torn write (never acknowledged); ignored", metadata: ["file": "\(path)", "offset": "\(position)"])
+                            return
                         } else {
                             let note = "\(path) offset \(position): \(record.kind) record of \(QueueID(rawValue: record.key)) fails its checksum; skipped"
                             report.damage.append(note)
@@ -197,6 +202,18 @@ enum JournalRecovery {
                 logger.warning("spool segment has an unreadable stretch; skipped", metadata: ["file": "\(path)", "from": "\(position)", "to": "\(next)"])
                 position = next
             }
+        }
+
+        /// Whether a valid record of this generation follows the record at `position`.
+        private func anythingValid(_ bytes: UnsafeRawBufferPointer, after position: Int, length: Int, sequence: UInt64) -> Bool {
+            let next = position + length
+            if next + JournalRecord.headerSize <= bytes.count,
+               let record = try? JournalRecord.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[next...])),
+               record.sequence == sequence
+            {
+                return true
+            }
+            return resynchronize(bytes, after: position, sequence: sequence) != nil
         }
 
         /// The next 4 KiB boundary after `position` holding a valid header of this segment's

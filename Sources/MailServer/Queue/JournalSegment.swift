@@ -46,6 +46,8 @@ final class JournalSegment: @unchecked Sendable {
     var liveBytes = 0
     /// Body streams reading from this segment.
     var readers = 0
+    /// Messages whose text is (partly) here and whose commit record is not written yet.
+    var openMessages = 0
     /// The position of the record that removed the last live message from this segment: once it
     /// is durable, the segment holds nothing that recovery needs.
     var deadAt = JournalPosition.zero

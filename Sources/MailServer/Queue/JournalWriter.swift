@@ -17,6 +17,7 @@ import NIOCore
 extension Journal {
     func writerLoop() {
         var lastCompactionCheck: UInt64 = 0
+        var relocationsInARow = 0
         var unflushedWaiters = false
         lock.lock()
         while true {
@@ -31,9 +32,10 @@ extension Journal {
             swap(&batch, &requests)
             let closing = stopping
             let now = Self.monotonicNanoseconds()
-            if relocation == nil && !closing && now &- lastCompactionCheck > 100_000_000 {
+            if relocation == nil && !closing && (now &- lastCompactionCheck > 100_000_000 || relocationsInARow > 0) {
                 lastCompactionCheck = now
                 relocation = pickRelocation(now: now)
+                relocationsInARow = relocation == nil ? 0 : relocationsInARow
             }
             collectRetirements()
             let headFailed = head?.segment.failedAt != nil
@@ -42,7 +44,11 @@ extension Journal {
             if headFailed { abandonHead() }
             // Compaction's commit record goes before this batch's records: it carries the
             // recipients' states as the index has them, which includes no change of this batch.
-            if relocation != nil { relocationStep(budget: 256 << 10) }
+            if relocation != nil {
+                relocationStep(budget: 256 << 10)
+                // One message done: look for the next at once rather than in 100 ms.
+                if relocation == nil { relocationsInARow += 1 }
+            }
             for request in batch { place(request) }
             unflushedWaiters = finishUnit(wantFlush: unflushedWaiters || unitHasWaiters)
 
@@ -72,6 +78,7 @@ extension Journal {
                 return
             }
             let position = bytes.withUnsafeReadableBytes { append(.data, key: key, payload: $0, crc: crc) }
+            holdForOpenMessage(&open.segments, head!.segment)
             open.extents.append(JournalExtent(sequence: position.sequence, offset: position.offset, length: count))
             open.length += count
             openMessages[key] = open
@@ -89,6 +96,7 @@ extension Journal {
                 return nil
             }
             if let failure = open.failure ?? earlier {
+                lock.withLock { releaseOpenMessage(open.segments) }
                 immediate.append((completion, .failure(failure)))
                 return
             }
@@ -96,6 +104,7 @@ extension Journal {
             let payload = JournalCoding.commitPayload(
                 encodedEnvelope: encoded, statuses: statuses, bodyLength: open.length, extents: open.extents)
             guard ensureSpace(JournalRecord.headerSize + payload.readableBytes, newMessage: true) else {
+                lock.withLock { releaseOpenMessage(open.segments) }
                 immediate.append((completion, .failure(storageError())))
                 return
             }
@@ -104,11 +113,13 @@ extension Journal {
                 envelope: envelope, encodedEnvelope: encoded, statuses: statuses, bodyLength: open.length,
                 extents: open.extents, commit: position, commitLength: JournalRecord.headerSize + payload.readableBytes,
                 writtenAt: Self.monotonicNanoseconds())
-            unitEffects.append(.commit(key: key, entry: entry, completion: completion))
+            unitEffects.append(.commit(key: key, entry: entry, completion: completion, open: open.segments))
             unitHasWaiters = true
 
         case .abort(let key):
-            openMessages.removeValue(forKey: key)
+            if let open = openMessages.removeValue(forKey: key), !open.segments.isEmpty {
+                lock.withLock { releaseOpenMessage(open.segments) }
+            }
 
         case .status(let key, let changes, let completion):
             let payload = JournalCoding.statusPayload(changes)
@@ -117,7 +128,8 @@ extension Journal {
                 return
             }
             let position = payload.withUnsafeReadableBytes { append(.status, key: key, payload: $0, crc: CRC32C.checksum($0)) }
-            unitEffects.append(.status(key: key, changes: changes, position: position, completion: completion))
+            let end = JournalPosition(sequence: position.sequence, offset: position.offset + JournalRecord.headerSize + payload.readableBytes)
+            unitEffects.append(.status(key: key, changes: changes, end: end, completion: completion))
             unitHasWaiters = true
 
         case .remove(let key, let completion):
@@ -126,7 +138,8 @@ extension Journal {
                 return
             }
             let position = append(.remove, key: key, payload: UnsafeRawBufferPointer(start: nil, count: 0), crc: 0)
-            unitEffects.append(.remove(key: key, position: position, completion: completion))
+            let end = JournalPosition(sequence: position.sequence, offset: position.offset + JournalRecord.headerSize)
+            unitEffects.append(.remove(key: key, end: end, completion: completion))
             unitHasWaiters = true
         }
     }
@@ -285,12 +298,13 @@ extension Journal {
                 flow.waiter = nil
                 flowsToResume.append(waiter)
             }
-        case .commit(let key, let entry, let completion):
+        case .commit(let key, let entry, let completion, let open):
             index[key] = entry
             pin(key: key, entry)
-            waiters.append(Waiter(position: entry.commit, kind: .commit(key: key), completion: completion))
+            releaseOpenMessage(open)
+            waiters.append(Waiter(position: entry.commitEnd, kind: .commit(key: key), completion: completion))
             statistics.commits += 1
-        case .status(let key, let changes, let position, let completion):
+        case .status(let key, let changes, let end, let completion):
             guard var entry = index[key] else {
                 readyToResume.append((completion, .failure(MailQueueError(.notFound, "no message \(QueueID(rawValue: key)) in the spool"))))
                 return
@@ -299,18 +313,20 @@ extension Journal {
                 entry.statuses[recipient] = status
             }
             index[key] = entry
-            waiters.append(Waiter(position: position, kind: .update, completion: completion))
-        case .remove(let key, let position, let completion):
+            waiters.append(Waiter(position: end, kind: .update, completion: completion))
+        case .remove(let key, let end, let completion):
             guard let entry = index.removeValue(forKey: key) else {
                 readyToResume.append((completion, .failure(MailQueueError(.notFound, "no message \(QueueID(rawValue: key)) in the spool"))))
                 return
             }
-            unpin(key: key, entry, at: position)
-            waiters.append(Waiter(position: position, kind: .update, completion: completion))
+            unpin(key: key, entry, at: end)
+            waiters.append(Waiter(position: end, kind: .update, completion: completion))
             statistics.removals += 1
-        case .relocate(let key, let expected, let extents, let commit, let commitLength):
+        case .relocate(let key, let expected, let extents, let commit, let commitLength, let open):
+            let end = JournalPosition(sequence: commit.sequence, offset: commit.offset + commitLength)
+            defer { releaseOpenMessage(open) }
             if var entry = index[key], entry.commit == expected {
-                unpin(key: key, entry, at: commit)
+                unpin(key: key, entry, at: end)
                 entry.extents = extents
                 entry.commit = commit
                 entry.commitLength = commitLength
@@ -319,7 +335,7 @@ extension Journal {
                 pin(key: key, entry)
                 statistics.relocations += 1
             }
-            waiters.append(Waiter(position: commit, kind: .internalRecord, completion: nil))
+            waiters.append(Waiter(position: end, kind: .internalRecord, completion: nil))
         }
     }
 
@@ -336,10 +352,13 @@ extension Journal {
                     flow.waiter = nil
                     flowsToResume.append(waiter)
                 }
-            case .commit(_, _, let completion), .status(_, _, _, let completion), .remove(_, _, let completion):
+            case .commit(_, _, let completion, let open):
+                releaseOpenMessage(open)
                 readyToResume.append((completion, .failure(error)))
-            case .relocate:
-                break
+            case .status(_, _, _, let completion), .remove(_, _, let completion):
+                readyToResume.append((completion, .failure(error)))
+            case .relocate(_, _, _, _, _, let open):
+                releaseOpenMessage(open)
             }
         }
         unitEffects.removeAll(keepingCapacity: true)
@@ -479,11 +498,17 @@ extension Journal {
     /// head lets the segment be retired (lock held).
     private func pickRelocation(now: UInt64) -> Relocation? {
         guard let oldest = segments.keys.min(), let segment = segments[oldest], !segment.isHead,
-              !segment.keys.isEmpty, segment.liveBytes <= options.compactionThreshold,
-              head != nil, freeSlots.count + (preparing ? 1 : 0) > 0 || headRoom > options.reserve * 2
+              !segment.keys.isEmpty, head != nil,
+              freeSlots.count + (preparing ? 1 : 0) > 0 || headRoom > options.reserve * 2
         else { return nil }
+        // Mostly dead, or the journal is more than twice the size of what is live in it (plus two
+        // segments): then copying the oldest segment's live messages forward is worth it.
+        let live = segments.values.reduce(0) { $0 + $1.liveBytes }
+        let mostlyDead = segment.liveBytes <= options.compactionThreshold
+        let pressure = segments.count * options.segmentSize > 2 * live + 2 * options.segmentSize
+        guard mostlyDead || pressure else { return nil }
         for key in segment.keys where !unrelocatable.contains(key) {
-            guard let entry = index[key], entry.commit <= durable, now &- entry.writtenAt > 1_000_000_000 else { continue }
+            guard let entry = index[key], entry.commitEnd <= durable, now &- entry.writtenAt > 1_000_000_000 else { continue }
             var sources: [UInt64: JournalSegment] = [:]
             for extent in entry.extents where sources[extent.sequence] == nil {
                 guard let source = segments[extent.sequence] else { return nil }
@@ -526,6 +551,7 @@ extension Journal {
             }
             JournalRecord(kind: .data, payloadLength: extent.length, payloadCRC: crc, sequence: head.segment.sequence, key: job.key)
                 .encodeHeader(into: region)
+            holdForOpenMessage(&job.copySegments, head.segment)
             job.copied.append(JournalExtent(sequence: head.segment.sequence, offset: head.offset, length: extent.length))
             stagingCount += total
             head.offset += total
@@ -553,13 +579,18 @@ extension Journal {
         let position = payload.withUnsafeReadableBytes { append(.commit, key: job.key, payload: $0, crc: CRC32C.checksum($0)) }
         unitEffects.append(.relocate(
             key: job.key, expected: job.expected, extents: job.copied, commit: position,
-            commitLength: JournalRecord.headerSize + payload.readableBytes))
+            commitLength: JournalRecord.headerSize + payload.readableBytes, open: job.copySegments))
         unitHasWaiters = true
-        endRelocation(job)
+        var done = job
+        done.copySegments = []  // the effect releases them
+        endRelocation(done)
     }
 
+    /// Ends a relocation: its sources are no longer read; copies not handed to a commit record's
+    /// effect are no longer held.
     private func endRelocation(_ job: Relocation) {
         relocation = nil
+        if !job.copySegments.isEmpty { lock.withLock { releaseOpenMessage(job.copySegments) } }
         releaseReaders(Array(job.sourceSegments.values))
     }
 

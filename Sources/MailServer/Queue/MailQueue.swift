@@ -169,7 +169,7 @@ public final class MailQueue: Sendable {
     /// Every message in the spool, in queue-id (arrival) order.
     public func list() -> [QueuedMessage] {
         journal.lock.withLock {
-            journal.index.lazy.filter { $0.value.commit <= self.journal.durable }
+            journal.index.lazy.filter { $0.value.commitEnd <= self.journal.durable }
                 .map { $0.value.message(QueueID(rawValue: $0.key)) }
         }.sorted { $0.id < $1.id }
     }
@@ -177,7 +177,7 @@ public final class MailQueue: Sendable {
     /// The message with this id, if it is in the spool.
     public func message(_ id: QueueID) -> QueuedMessage? {
         journal.lock.withLock {
-            guard let entry = journal.index[id.rawValue], entry.commit <= journal.durable else { return nil }
+            guard let entry = journal.index[id.rawValue], entry.commitEnd <= journal.durable else { return nil }
             return entry.message(id)
         }
     }
@@ -188,7 +188,7 @@ public final class MailQueue: Sendable {
     /// - Throws: ``MailQueueError`` `.notFound`.
     public func body(of id: QueueID) throws(MailQueueError) -> QueueMessageBody {
         let found: ([JournalExtent], [JournalSegment], Int)? = journal.lock.withLock {
-            guard let entry = journal.index[id.rawValue], entry.commit <= journal.durable else { return nil }
+            guard let entry = journal.index[id.rawValue], entry.commitEnd <= journal.durable else { return nil }
             var pinned: [JournalSegment] = []
             for extent in entry.extents where !pinned.contains(where: { $0.sequence == extent.sequence }) {
                 guard let segment = journal.segments[extent.sequence] else { continue }

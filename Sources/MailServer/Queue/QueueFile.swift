@@ -19,15 +19,19 @@ struct QueueIOError: Error, CustomStringConvertible {
     var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
-/// Failures a test asks for: the next `n` writes or flushes of journal segments fail with an
-/// errno, as a failing disk would make them (EIO). Used where a real failing device cannot be
-/// made (device-mapper is not available to the tests); out-of-space is tested on a real small
-/// file system instead.
+/// Failures a test asks for: the next `n` writes or flushes of journal segments, or attempts to
+/// make one, fail with an errno, as a failing disk (EIO) or a full one (ENOSPC) makes them. Used
+/// where a real failing device cannot be made (device-mapper is not available to the tests);
+/// out-of-space is tested on a real small file system where the test may mount one.
 package final class QueueFaultInjection: Sendable {
     /// Which system call to fail.
     package enum Operation: Sendable {
+        /// A write into a segment.
         case write
+        /// A flush of a segment.
         case sync
+        /// Making a new segment file (fails as a full file system makes it fail).
+        case prepare
     }
 
     private let pending = Mutex<[(Operation, Int32, Int)]>([])
@@ -37,6 +41,11 @@ package final class QueueFaultInjection: Sendable {
     /// Makes the next `count` calls of `operation` fail with `code`.
     package func fail(_ operation: Operation, with code: Int32, count: Int = 1) {
         pending.withLock { $0.append((operation, code, count)) }
+    }
+
+    /// Forgets the failures not yet used.
+    package func clear() {
+        pending.withLock { $0.removeAll() }
     }
 
     /// The errno the call must fail with, if one was asked for.
