@@ -9,7 +9,8 @@
 //   MailQueueBenchmark writer DIRECTORY SEGMENT-SIZE SEED
 //       Crash-test child: commits messages with unique ids as fast as it can from 8 tasks,
 //       removes and updates some, and prints `C <queue-id> <unique-id>`, `R <queue-id>` and
-//       `U <queue-id> <recipient> <attempts>` once each call returned. Runs until killed.
+//       `U <queue-id> <recipient> <attempts>` once each call returned (and `D <queue-id>` before
+//       a removal is asked for). Runs until killed.
 //   MailQueueBenchmark big DIRECTORY MEBIBYTES
 //       Streams one message of that size into the spool in 16 KiB pieces, commits it, reads it
 //       back, and prints `peak-rss-kib <n>`: the text is never held whole in memory.
@@ -123,12 +124,14 @@ func runWriter(directory: String, segmentSize: Int, seed: UInt64) async throws {
     configuration.segmentSize = segmentSize
     configuration.chunkSize = 4096
     configuration.bufferedBytesPerMessage = 16384
+    let began = ContinuousClock.now
     let queue = try await MailQueue.open(directory: directory, configuration: configuration, logger: quietLogger())
+    let opened = ContinuousClock.now
     let ledger = Ledger()
     for message in queue.list() {
         if let unique = try? await uniqueID(of: message.id, in: queue) { await ledger.add(message.id, unique) }
     }
-    emit("READY \(queue.list().count)")
+    emit("READY \(queue.list().count) open \(opened - began) adopt \(ContinuousClock.now - opened)")
     try await withThrowingTaskGroup(of: Void.self) { group in
         for task in 0..<8 {
             group.addTask {
@@ -153,10 +156,13 @@ func runWriter(directory: String, segmentSize: Int, seed: UInt64) async throws {
                     emit("C \(id) \(unique)")
                     await ledger.add(id, unique)
                     let roll = generator.next() % 10
-                    if roll < 6, let (victim, _) = await ledger.takeRandom(&generator) {
+                    if roll < 8, let (victim, _) = await ledger.takeRandom(&generator) {
+                        // Said before the call: a kill between the removal and its `R` line leaves
+                        // a message that may or may not be gone.
+                        emit("D \(victim)")
                         try await queue.remove(victim)
                         emit("R \(victim)")
-                    } else if roll < 8, let (target, _) = await ledger.peekRandom(&generator), let message = queue.message(target) {
+                    } else if roll < 9, let (target, _) = await ledger.peekRandom(&generator), let message = queue.message(target) {
                         let attempts = message.recipients[0].attempts + 1
                         let status = QueueRecipientStatus(
                             disposition: .deferred(nextAttempt: .now.advanced(by: .seconds(300))), attempts: attempts,
@@ -377,6 +383,19 @@ do {
             fatalError("usage: MailQueueBenchmark writer DIRECTORY SEGMENT-SIZE SEED")
         }
         try await runWriter(directory: arguments[2], segmentSize: size, seed: seed)
+    case "stats":
+        // Undocumented helper for looking at a spool: open, idle, print the counters.
+        var configuration = MailQueue.Configuration()
+        configuration.segmentSize = Int(arguments[3])!
+        configuration.chunkSize = 4096
+        configuration.bufferedBytesPerMessage = 16384
+        let queue = try await MailQueue.open(directory: arguments[2], configuration: configuration, logger: quietLogger())
+        print(queue.statistics, queue.recoveryReport.messages)
+        for _ in 0..<5 {
+            try await Task.sleep(for: .seconds(1))
+            print(queue.statistics)
+        }
+        await queue.close()
     case "big":
         guard arguments.count == 4, let mebibytes = Int(arguments[3]) else {
             fatalError("usage: MailQueueBenchmark big DIRECTORY MEBIBYTES")

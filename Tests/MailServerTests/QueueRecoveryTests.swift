@@ -158,7 +158,10 @@ struct QueueRecoveryTests {
         let end = try #require(records.last.map { $0.offset + $0.record.totalLength })
         let remove = QueueFixture.recordBytes(.remove, sequence: sequence, key: messages[0].0.rawValue, payload: [])
         try QueueFixture.patch(path, at: end, Array(remove.prefix(20)))
-        let queue = try await QueueFixture.open(spool)
+        // No compaction, so that the segment stays as it is for the second half.
+        var configuration = QueueFixture.configuration()
+        configuration.compactionThreshold = 0
+        let queue = try await QueueFixture.open(spool, configuration)
         try await Self.expectAll(messages, in: queue)
         await queue.close()
         // Whole, the same record removes it.

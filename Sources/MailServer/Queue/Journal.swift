@@ -63,8 +63,9 @@ final class Journal: @unchecked Sendable {
         enum Kind {
             case commit(key: UInt64)
             case update
-            /// A record of the journal's own (a relocated message): nobody waits, but it must be flushed.
-            case internalRecord
+            /// Compaction's commit record for a message copied forward: nobody waits, but it must be
+            /// flushed; if the flush fails, the message goes back to where it was.
+            case relocation(key: UInt64, previous: JournalEntry, commit: JournalPosition)
         }
         var position: JournalPosition
         var kind: Kind
@@ -175,6 +176,8 @@ final class Journal: @unchecked Sendable {
     var unitHasWaiters = false
     var openMessages: [UInt64: OpenMessage] = [:]
     var relocation: Relocation?
+    /// Messages relocated in the current unit (their index entries change when it is applied).
+    var relocatedThisUnit: Set<UInt64> = []
     /// Messages whose text compaction found damaged: left where they are.
     var unrelocatable: Set<UInt64> = []
     /// The first write failure of the current unit.
@@ -374,7 +377,17 @@ final class Journal: @unchecked Sendable {
         case .commit(let key):
             // Not acknowledged: the message is not in the spool as far as anyone is told.
             if let entry = index.removeValue(forKey: key) { unpin(key: key, entry, at: waiter.position) }
-        case .update, .internalRecord:
+        case .relocation(let key, let previous, let commit):
+            // The copy may not be on the device: the old records, still pinned, are what counts.
+            if var entry = index[key], entry.commit == commit {
+                unpin(key: key, entry, at: waiter.position)
+                entry.extents = previous.extents
+                entry.commit = previous.commit
+                entry.commitLength = previous.commitLength
+                index[key] = entry
+                pin(key: key, entry)
+            }
+        case .update:
             break
         }
         if let completion = waiter.completion { readyToResume.append((completion, .failure(error))) }

@@ -18,6 +18,9 @@ struct JournalEntry {
     var commitEnd: JournalPosition { JournalPosition(sequence: commit.sequence, offset: commit.offset + commitLength) }
     /// Monotonic nanoseconds when the commit record was written (compaction leaves young messages).
     var writtenAt: UInt64
+    /// Where the message's first commit record ends: once the journal is durable to here, the
+    /// message is acknowledged and visible, wherever compaction moves it later.
+    var acknowledgedAt: JournalPosition
 
     /// The segments this message has records in, with the octets of its records in each.
     var pins: [(sequence: UInt64, bytes: Int)] {

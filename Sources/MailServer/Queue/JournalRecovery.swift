@@ -274,7 +274,7 @@ enum JournalRecovery {
                 entries[record.key] = JournalEntry(
                     envelope: commit.envelope, encodedEnvelope: encoded, statuses: commit.statuses,
                     bodyLength: commit.bodyLength, extents: commit.extents, commit: position,
-                    commitLength: record.totalLength, writtenAt: 0)
+                    commitLength: record.totalLength, writtenAt: 0, acknowledgedAt: .zero)
             case .status:
                 var buffer = ByteBuffer(bytes: payload)
                 guard var entry = entries[record.key] else { return }

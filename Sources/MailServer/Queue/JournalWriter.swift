@@ -17,11 +17,11 @@ import NIOCore
 extension Journal {
     func writerLoop() {
         var lastCompactionCheck: UInt64 = 0
-        var relocationsInARow = 0
+        var compacting = false
         var unflushedWaiters = false
         lock.lock()
         while true {
-            if requests.isEmpty && !stopping && relocation == nil
+            if requests.isEmpty && !stopping && relocation == nil && !compacting
                 && !(unflushedWaiters && flushesInFlight < options.flushers)
             {
                 writerWaiting = true
@@ -32,23 +32,16 @@ extension Journal {
             swap(&batch, &requests)
             let closing = stopping
             let now = Self.monotonicNanoseconds()
-            if relocation == nil && !closing && (now &- lastCompactionCheck > 100_000_000 || relocationsInARow > 0) {
-                lastCompactionCheck = now
-                relocation = pickRelocation(now: now)
-                relocationsInARow = relocation == nil ? 0 : relocationsInARow
-            }
+            let lookForCompaction = !closing && (compacting || now &- lastCompactionCheck > 100_000_000)
+            if lookForCompaction { lastCompactionCheck = now }
             collectRetirements()
             let headFailed = head?.segment.failedAt != nil
             lock.unlock()
 
             if headFailed { abandonHead() }
-            // Compaction's commit record goes before this batch's records: it carries the
+            // Compaction's commit records go before this batch's records: they carry the
             // recipients' states as the index has them, which includes no change of this batch.
-            if relocation != nil {
-                relocationStep(budget: 256 << 10)
-                // One message done: look for the next at once rather than in 100 ms.
-                if relocation == nil { relocationsInARow += 1 }
-            }
+            if lookForCompaction || relocation != nil { compacting = compact(budget: 256 << 10, now: now) }
             for request in batch { place(request) }
             unflushedWaiters = finishUnit(wantFlush: unflushedWaiters || unitHasWaiters)
 
@@ -57,6 +50,21 @@ extension Journal {
         }
         lock.unlock()
         finishAtClose()
+    }
+
+    /// Relocates messages out of the oldest segment, up to `budget` octets of text; returns whether
+    /// there is more to do at once.
+    private func compact(budget: Int, now: UInt64) -> Bool {
+        var left = budget
+        while left > 0 {
+            if relocation == nil {
+                relocation = lock.withLock { pickRelocation(now: now, excluding: relocatedThisUnit) }
+                if relocation == nil { return false }
+            }
+            left -= relocationStep(budget: left)
+            if relocation != nil { return true }  // a large message: go on next cycle
+        }
+        return true
     }
 
     // MARK: Placing records
@@ -112,7 +120,8 @@ extension Journal {
             let entry = JournalEntry(
                 envelope: envelope, encodedEnvelope: encoded, statuses: statuses, bodyLength: open.length,
                 extents: open.extents, commit: position, commitLength: JournalRecord.headerSize + payload.readableBytes,
-                writtenAt: Self.monotonicNanoseconds())
+                writtenAt: Self.monotonicNanoseconds(),
+                acknowledgedAt: JournalPosition(sequence: position.sequence, offset: position.offset + JournalRecord.headerSize + payload.readableBytes))
             unitEffects.append(.commit(key: key, entry: entry, completion: completion, open: open.segments))
             unitHasWaiters = true
 
@@ -258,6 +267,7 @@ extension Journal {
         lock.lock()
         for effect in unitEffects { apply(effect) }
         unitEffects.removeAll(keepingCapacity: true)
+        relocatedThisUnit.removeAll(keepingCapacity: true)
         unitHasWaiters = false
         var left = waiterHead < waiters.count && waiters[waiters.count - 1].position > flushRequested
         if flushNow && left {
@@ -325,17 +335,17 @@ extension Journal {
         case .relocate(let key, let expected, let extents, let commit, let commitLength, let open):
             let end = JournalPosition(sequence: commit.sequence, offset: commit.offset + commitLength)
             defer { releaseOpenMessage(open) }
-            if var entry = index[key], entry.commit == expected {
-                unpin(key: key, entry, at: end)
-                entry.extents = extents
-                entry.commit = commit
-                entry.commitLength = commitLength
-                entry.writtenAt = Self.monotonicNanoseconds()
-                index[key] = entry
-                pin(key: key, entry)
-                statistics.relocations += 1
-            }
-            waiters.append(Waiter(position: end, kind: .internalRecord, completion: nil))
+            guard let previous = index[key], previous.commit == expected else { return }
+            var entry = previous
+            unpin(key: key, previous, at: end)
+            entry.extents = extents
+            entry.commit = commit
+            entry.commitLength = commitLength
+            entry.writtenAt = Self.monotonicNanoseconds()
+            index[key] = entry
+            pin(key: key, entry)
+            statistics.relocations += 1
+            waiters.append(Waiter(position: end, kind: .relocation(key: key, previous: previous, commit: commit), completion: nil))
         }
     }
 
@@ -362,6 +372,7 @@ extension Journal {
             }
         }
         unitEffects.removeAll(keepingCapacity: true)
+        relocatedThisUnit.removeAll(keepingCapacity: true)
         unitHasWaiters = false
         settleWaiters()
         let completions = readyToResume, flows = flowsToResume
@@ -494,43 +505,53 @@ extension Journal {
 
     // MARK: Compaction
 
-    /// A live message in the oldest segment, when that segment is mostly dead: copying it to the
-    /// head lets the segment be retired (lock held).
-    private func pickRelocation(now: UInt64) -> Relocation? {
-        guard let oldest = segments.keys.min(), let segment = segments[oldest], !segment.isHead,
-              !segment.keys.isEmpty, head != nil,
-              freeSlots.count + (preparing ? 1 : 0) > 0 || headRoom > options.reserve * 2
-        else { return nil }
-        // Mostly dead, or the journal is more than twice the size of what is live in it (plus two
-        // segments): then copying the oldest segment's live messages forward is worth it.
+    /// A live message in the oldest segment with live messages, when that segment is mostly dead or
+    /// the journal is large for what it holds: copying it to the head lets the segment be retired
+    /// (lock held).
+    private func pickRelocation(now: UInt64, excluding: Set<UInt64>) -> Relocation? {
+        guard freeSlots.count + (preparing ? 1 : 0) > 0 || headRoom > options.reserve * 2 else { return nil }
         let live = segments.values.reduce(0) { $0 + $1.liveBytes }
-        let mostlyDead = segment.liveBytes <= options.compactionThreshold
-        let pressure = segments.count * options.segmentSize > 2 * live + 2 * options.segmentSize
-        guard mostlyDead || pressure else { return nil }
-        for key in segment.keys where !unrelocatable.contains(key) {
-            guard let entry = index[key], entry.commitEnd <= durable, now &- entry.writtenAt > 1_000_000_000 else { continue }
-            var sources: [UInt64: JournalSegment] = [:]
-            for extent in entry.extents where sources[extent.sequence] == nil {
-                guard let source = segments[extent.sequence] else { return nil }
-                sources[extent.sequence] = source
-                source.readers += 1
+        // Oldest first; emptied ones wait for the flush that lets them be retired, and the messages
+        // copied in this unit are still counted where they were.
+        for sequence in segments.keys.sorted() {
+            guard let segment = segments[sequence], !segment.isHead else { return nil }
+            guard !segment.keys.isEmpty else { continue }
+            // Mostly dead, or the journal is more than twice the size of what is live in it (plus
+            // two segments): then copying the segment's live messages forward is worth it.
+            let mostlyDead = segment.liveBytes <= options.compactionThreshold
+            let pressure = segments.count * options.segmentSize > 2 * live + 2 * options.segmentSize
+            guard mostlyDead || pressure else { return nil }
+            for key in segment.keys where !unrelocatable.contains(key) && !excluding.contains(key) {
+                guard let entry = index[key], entry.commitEnd <= durable, now &- entry.writtenAt > 1_000_000_000,
+                      entry.extents.allSatisfy({ segments[$0.sequence] != nil })
+                else { continue }
+                var sources: [UInt64: JournalSegment] = [:]
+                for extent in entry.extents where sources[extent.sequence] == nil {
+                    let source = segments[extent.sequence]!
+                    sources[extent.sequence] = source
+                    source.readers += 1
+                }
+                return Relocation(key: key, expected: entry.commit, source: entry.extents, sourceSegments: sources)
             }
-            return Relocation(key: key, expected: entry.commit, source: entry.extents, sourceSegments: sources)
+            // Everything here is being copied (or too young): only then look at the next segment,
+            // so that the journal empties from its old end.
+            if !segment.keys.isSubset(of: excluding) { return nil }
         }
         return nil
     }
 
     /// Copies up to `budget` octets of the message being relocated, and its commit record once the
-    /// text is all copied.
-    private func relocationStep(budget: Int) {
-        guard var job = relocation else { return }
+    /// text is all copied; returns the octets copied (at least one, so that compaction ends).
+    @discardableResult
+    private func relocationStep(budget: Int) -> Int {
+        guard var job = relocation else { return 1 }
         var left = budget
         while job.next < job.source.count && left > 0 {
             let extent = job.source[job.next]
             let total = JournalRecord.headerSize + extent.length
             guard ensureSpace(total, newMessage: true), let head, let source = job.sourceSegments[extent.sequence] else {
                 endRelocation(job)
-                return
+                return max(1, budget - left)
             }
             let region = stagingRegion(total)
             let valid: Bool
@@ -547,7 +568,7 @@ extension Journal {
                 logger.error("spool message text is damaged; it stays where it is", metadata: ["queue-id": "\(QueueID(rawValue: job.key))"])
                 unrelocatable.insert(job.key)
                 endRelocation(job)
-                return
+                return max(1, budget - left)
             }
             JournalRecord(kind: .data, payloadLength: extent.length, payloadCRC: crc, sequence: head.segment.sequence, key: job.key)
                 .encodeHeader(into: region)
@@ -560,7 +581,7 @@ extension Journal {
         }
         guard job.next == job.source.count else {
             relocation = job
-            return
+            return max(1, budget - left)
         }
         let current: JournalEntry? = lock.withLock {
             guard let entry = index[job.key], entry.commit == job.expected else { return nil }
@@ -568,15 +589,16 @@ extension Journal {
         }
         guard let entry = current else {
             endRelocation(job)
-            return
+            return max(1, budget - left)
         }
         let payload = JournalCoding.commitPayload(
             encodedEnvelope: entry.encodedEnvelope, statuses: entry.statuses, bodyLength: entry.bodyLength, extents: job.copied)
         guard ensureSpace(JournalRecord.headerSize + payload.readableBytes, newMessage: true) else {
             endRelocation(job)
-            return
+            return max(1, budget - left)
         }
         let position = payload.withUnsafeReadableBytes { append(.commit, key: job.key, payload: $0, crc: CRC32C.checksum($0)) }
+        relocatedThisUnit.insert(job.key)
         unitEffects.append(.relocate(
             key: job.key, expected: job.expected, extents: job.copied, commit: position,
             commitLength: JournalRecord.headerSize + payload.readableBytes, open: job.copySegments))
@@ -584,6 +606,7 @@ extension Journal {
         var done = job
         done.copySegments = []  // the effect releases them
         endRelocation(done)
+        return max(1, budget - left)
     }
 
     /// Ends a relocation: its sources are no longer read; copies not handed to a commit record's

@@ -121,7 +121,23 @@ public final class MailQueue: Sendable {
         } catch {
             throw unusable(error)
         }
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        // A process that is just exiting, or a child between fork and exec that still shares the
+        // descriptor, holds the lock for a moment: wait up to a second before calling it in use.
+        var lockError: Int32 = 0
+        for _ in 0..<40 {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+                lockError = 0
+                break
+            }
+            lockError = errno
+            guard lockError == EWOULDBLOCK || lockError == EINTR else { break }
+            usleep(25_000)
+        }
+        if lockError != 0, lockError != EWOULDBLOCK, lockError != EINTR {
+            QueueFile.closeDescriptor(descriptor)
+            throw unusable(QueueIOError(operation: "flock", path: lockPath, code: lockError))
+        }
+        if lockError != 0 {
             var bytes = [UInt8](repeating: 0, count: 32)
             let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
             let holder = String(decoding: bytes.prefix(max(0, count)), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "?"
@@ -169,7 +185,7 @@ public final class MailQueue: Sendable {
     /// Every message in the spool, in queue-id (arrival) order.
     public func list() -> [QueuedMessage] {
         journal.lock.withLock {
-            journal.index.lazy.filter { $0.value.commitEnd <= self.journal.durable }
+            journal.index.lazy.filter { $0.value.acknowledgedAt <= self.journal.durable }
                 .map { $0.value.message(QueueID(rawValue: $0.key)) }
         }.sorted { $0.id < $1.id }
     }
@@ -177,7 +193,7 @@ public final class MailQueue: Sendable {
     /// The message with this id, if it is in the spool.
     public func message(_ id: QueueID) -> QueuedMessage? {
         journal.lock.withLock {
-            guard let entry = journal.index[id.rawValue], entry.commitEnd <= journal.durable else { return nil }
+            guard let entry = journal.index[id.rawValue], entry.acknowledgedAt <= journal.durable else { return nil }
             return entry.message(id)
         }
     }
@@ -188,7 +204,7 @@ public final class MailQueue: Sendable {
     /// - Throws: ``MailQueueError`` `.notFound`.
     public func body(of id: QueueID) throws(MailQueueError) -> QueueMessageBody {
         let found: ([JournalExtent], [JournalSegment], Int)? = journal.lock.withLock {
-            guard let entry = journal.index[id.rawValue], entry.commitEnd <= journal.durable else { return nil }
+            guard let entry = journal.index[id.rawValue], entry.acknowledgedAt <= journal.durable else { return nil }
             var pinned: [JournalSegment] = []
             for extent in entry.extents where !pinned.contains(where: { $0.sequence == extent.sequence }) {
                 guard let segment = journal.segments[extent.sequence] else { continue }
