@@ -1,11 +1,8 @@
-import NIOCore
-
-/// What the journal knows of one live message: its envelope (decoded, and encoded as it was
-/// stored, for compaction to copy), its recipients' states, where its commit record and its text
-/// are, and which segments those lie in (its pins, with the octets in each).
+/// What the journal knows of one live message: its envelope, its recipients' states, where its
+/// commit record and its text are, and which segments those lie in (its pins, with the octets in
+/// each).
 struct JournalEntry {
     var envelope: QueueEnvelope
-    var encodedEnvelope: ByteBuffer
     var statuses: [QueueRecipientStatus]
     var bodyLength: Int
     var extents: [JournalExtent]

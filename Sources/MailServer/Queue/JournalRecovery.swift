@@ -269,10 +269,8 @@ enum JournalRecovery {
                         return
                     }
                 }
-                var encoded = ByteBuffer()
-                JournalCoding.encode(commit.envelope, into: &encoded)
                 entries[record.key] = JournalEntry(
-                    envelope: commit.envelope, encodedEnvelope: encoded, statuses: commit.statuses,
+                    envelope: commit.envelope, statuses: commit.statuses,
                     bodyLength: commit.bodyLength, extents: commit.extents, commit: position,
                     commitLength: record.totalLength, writtenAt: 0, acknowledgedAt: .zero)
             case .status:

@@ -118,7 +118,7 @@ extension Journal {
             }
             let position = payload.withUnsafeReadableBytes { append(.commit, key: key, payload: $0, crc: CRC32C.checksum($0)) }
             let entry = JournalEntry(
-                envelope: envelope, encodedEnvelope: encoded, statuses: statuses, bodyLength: open.length,
+                envelope: envelope, statuses: statuses, bodyLength: open.length,
                 extents: open.extents, commit: position, commitLength: JournalRecord.headerSize + payload.readableBytes,
                 writtenAt: Self.monotonicNanoseconds(),
                 acknowledgedAt: JournalPosition(sequence: position.sequence, offset: position.offset + JournalRecord.headerSize + payload.readableBytes))
@@ -591,8 +591,10 @@ extension Journal {
             endRelocation(job)
             return max(1, budget - left)
         }
+        var encoded = ByteBuffer()
+        JournalCoding.encode(entry.envelope, into: &encoded)
         let payload = JournalCoding.commitPayload(
-            encodedEnvelope: entry.encodedEnvelope, statuses: entry.statuses, bodyLength: entry.bodyLength, extents: job.copied)
+            encodedEnvelope: encoded, statuses: entry.statuses, bodyLength: entry.bodyLength, extents: job.copied)
         guard ensureSpace(JournalRecord.headerSize + payload.readableBytes, newMessage: true) else {
             endRelocation(job)
             return max(1, budget - left)

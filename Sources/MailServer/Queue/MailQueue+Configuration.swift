@@ -25,6 +25,7 @@ extension MailQueue {
         /// Failures to inject, for tests of a failing disk.
         package var faults: QueueFaultInjection?
 
+        /// The defaults.
         public init() {}
 
         /// The settings, checked.
@@ -65,9 +66,11 @@ extension MailQueue {
         public var paddingBytes = 0
         /// Messages copied out of old segments by compaction.
         public var relocations = 0
-        /// Segment files made, taken into use, and retired.
+        /// Segment files made.
         public var segmentsCreated = 0
+        /// Segments taken into use as the head.
         public var segmentsUsed = 0
+        /// Segments retired (emptied, marked free, reused or deleted).
         public var segmentsRetired = 0
         /// Segments abandoned after a failed write or flush.
         public var failedSegments = 0
@@ -81,8 +84,9 @@ extension MailQueue {
     public struct RecoveryReport: Hashable, Sendable {
         /// Messages recovered.
         public var messages: Int
-        /// Segments read, and the octets in them.
+        /// Segments read.
         public var segmentsScanned: Int
+        /// The octets read from those segments.
         public var bytesScanned: Int
         /// Segments whose last batch was cut short by the crash (never acknowledged; ignored).
         public var tornTails: Int

@@ -34,6 +34,7 @@ public struct MailQueueError: Error, Hashable, Sendable, CustomStringConvertible
     /// What failed, with the path or queue id.
     public let message: String
 
+    /// An error of `kind`, saying what failed.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
@@ -53,5 +54,6 @@ public struct MailQueueError: Error, Hashable, Sendable, CustomStringConvertible
         SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system storage, try again later")
     }
 
+    /// The message, with the path or queue id.
     public var description: String { message }
 }

@@ -23,6 +23,7 @@ public struct QueueEnvelope: Hashable, Sendable {
         /// The TLS protocol and cipher (`TLSv1.3 TLS_AES_256_GCM_SHA384`) when the session used TLS.
         public var tls: String?
 
+        /// The facts of a session; `protocolName` is RFC 3848's keyword.
         public init(
             address: String? = nil, hostName: String? = nil, heloName: String? = nil, protocolName: String = "ESMTP",
             authenticatedUser: String? = nil, tls: String? = nil
@@ -48,6 +49,7 @@ public struct QueueEnvelope: Hashable, Sendable {
     /// When the message was accepted.
     public var receivedAt: QueueTimestamp
 
+    /// An envelope from its parts.
     public init(
         reversePath: ReversePath, mailParameters: MailParameters = MailParameters(),
         recipients: [SMTPEnvelope.Recipient], client: Client, receivedAt: QueueTimestamp = .now

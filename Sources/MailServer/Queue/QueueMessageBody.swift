@@ -8,7 +8,9 @@ import NIOPosix
 /// The segments holding the text stay as they are while this value exists, even if the message is
 /// removed or compacted meanwhile; release it (let it go) when done.
 public final class QueueMessageBody: AsyncSequence, Sendable {
+    /// A piece of the text.
     public typealias Element = ByteBuffer
+    /// What reading can fail with.
     public typealias Failure = MailQueueError
 
     /// The message.
@@ -36,12 +38,15 @@ public final class QueueMessageBody: AsyncSequence, Sendable {
 
     /// Reads the pieces in order.
     public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
+        /// A piece of the text.
         public typealias Element = ByteBuffer
+        /// What reading can fail with.
         public typealias Failure = MailQueueError
 
         let body: QueueMessageBody
         var next = 0
 
+        /// The next piece, read and checked on a spool read thread; `nil` at the end.
         public mutating func next() async throws(MailQueueError) -> ByteBuffer? {
             guard next < body.extents.count else { return nil }
             let extent = body.extents[next]
@@ -49,11 +54,13 @@ public final class QueueMessageBody: AsyncSequence, Sendable {
             return try await body.read(extent)
         }
 
+        /// The next piece (SE-0421).
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(MailQueueError) -> ByteBuffer? {
             try await next()
         }
     }
 
+    /// An iterator from the first piece.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(body: self)
     }

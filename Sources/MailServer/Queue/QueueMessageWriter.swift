@@ -139,6 +139,9 @@ public final class QueueMessageWriter: Sendable {
         switch result {
         case .success:
             state.withLock { $0.phase = .committed }
+            journal.logger.debug("spool message queued", metadata: [
+                "queue-id": "\(id)", "size": "\(size)", "nrcpts": "\(stored.recipients.count)",
+            ])
             return id
         case .failure(let error):
             state.withLock { $0.phase = .failed }

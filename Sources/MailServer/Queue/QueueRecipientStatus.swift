@@ -34,6 +34,7 @@ public struct QueueRecipientStatus: Hashable, Sendable {
     /// Whether the DSN owed for the final disposition (a bounce, or NOTIFY=SUCCESS) was sent.
     public var finalNotified: Bool
 
+    /// A status from its parts; the default is ``pending``.
     public init(
         disposition: Disposition = .pending, attempts: Int = 0, lastAttempt: QueueTimestamp? = nil,
         reply: String? = nil, remoteMTA: String? = nil, delayNotified: Bool = false, finalNotified: Bool = false

@@ -35,6 +35,7 @@ public struct QueueSettings: Hashable, Sendable {
     /// directory.
     public static let embeddedDirectory = "var/spool"
 
+    /// Settings from their parts; the defaults are Sendmail's and the (4h warn, 5d return).
     public init(
         directory: String = QueueSettings.defaultDirectory, minQueueAge: Duration = .seconds(5 * 60),
         maxQueueAge: Duration = .seconds(4 * 3600), queueWarn: Duration = .seconds(4 * 3600),

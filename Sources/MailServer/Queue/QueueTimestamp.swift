@@ -13,6 +13,7 @@ public struct QueueTimestamp: Hashable, Comparable, Sendable, CustomStringConver
     /// Milliseconds since 1970-01-01 00:00 UTC.
     public var millisecondsSince1970: Int64
 
+    /// The instant `millisecondsSince1970` after 1970-01-01 UTC.
     public init(millisecondsSince1970: Int64) {
         self.millisecondsSince1970 = millisecondsSince1970
     }
@@ -38,6 +39,7 @@ public struct QueueTimestamp: Hashable, Comparable, Sendable, CustomStringConver
     /// Whole seconds since 1970, as `time_t`.
     public var secondsSince1970: Int64 { millisecondsSince1970 / 1000 }
 
+    /// Earlier first.
     public static func < (lhs: QueueTimestamp, rhs: QueueTimestamp) -> Bool {
         lhs.millisecondsSince1970 < rhs.millisecondsSince1970
     }
