@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         // MailAuth's digests (MD5, SHA-1, SHA-256, HMAC) and PBKDF2 for SCRAM and password hashes.
         .package(url: "https://github.com/apple/swift-crypto.git", .upToNextMajor(from: "3.12.3")),
+        // The one Base64 codec (SMTPProtocol's AUTH exchange, MailAuth's SCRAM attributes and verifiers).
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         // C libraries, each reached only through its shim target and the one Swift module above it.
@@ -61,7 +63,10 @@ let package = Package(
         // Leaves: they never import each other.
         .target(
             name: "SMTPProtocol",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -75,6 +80,7 @@ let package = Package(
                 "CSASL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             swiftSettings: swiftSettings
         ),

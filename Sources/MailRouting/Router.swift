@@ -75,9 +75,9 @@ public struct Router: Sendable {
         guard let domain = address.domain else {
             return .done(try await local(address.localPart, trace: &trace))
         }
-        switch domain {
+        switch domain.kind {
         case .ipv4, .ipv6, .general:
-            if try await isLocalHostName(domain.lookupKey, trace: &trace) || domain == .ipv4("127.0.0.1") {
+            if try await isLocalHostName(domain.lookupKey, trace: &trace) || domain.kind == .ipv4("127.0.0.1") {
                 return .done(try await local(address.localPart, trace: &trace))
             }
             if let smartHost = configuration.smartHost {

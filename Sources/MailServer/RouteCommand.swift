@@ -117,10 +117,11 @@ public enum RouteCommand {
 
     static func forwardPath(_ address: RoutingAddress) -> ForwardPath? {
         guard let domain = address.domain else {
-            return ForwardPath(mailbox: Mailbox(localPart: LocalPart(address.unquotedLocalPart), domain: .name("localhost")))
+            guard let local = try? LocalPart(address.unquotedLocalPart), let localhost = try? MailboxDomain.name("localhost") else { return nil }
+            return ForwardPath(mailbox: Mailbox(localPart: local, domain: localhost))
         }
-        let local = address.localPart.hasPrefix("\"") ? LocalPart(address.unquotedLocalPart) : LocalPart(address.localPart)
-        return ForwardPath(.mailbox(Mailbox(localPart: local, domain: domain)), sourceRoute: address.sourceRoute)
+        guard let local = try? LocalPart(address.localPart.hasPrefix("\"") ? address.unquotedLocalPart : address.localPart) else { return nil }
+        return try? ForwardPath(.mailbox(Mailbox(localPart: local, domain: domain)), sourceRoute: address.sourceRoute)
     }
 
     static func text(decision: RoutingDecision, verdict: AccessVerdict?) -> String {
