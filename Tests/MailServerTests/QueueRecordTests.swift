@@ -76,6 +76,7 @@ struct QueueRecordTests {
          ["RCPT TO:<用户@例子.广告> NOTIFY=NEVER", "RCPT TO:<c@[192.0.2.1]>", "RCPT TO:<d@[IPv6:2001:db8::1]> XBAR"]),
         ("MAIL FROM:<a+tag@example.org> AUTH=alice+2Bsecond@example.org",
          ["RCPT TO:<e@example.net> ORCPT=utf-8;e@example.net NOTIFY=DELAY"]),
+        ("MAIL FROM:<@relay.example,@hop.example:f@example.org>", ["RCPT TO:<@relay.example:g@example.net>"]),
     ]
 
     @Test("An envelope comes back from its journal encoding unchanged", arguments: transactions)

@@ -21,7 +21,7 @@ enum QueueFixture {
             recipients: try recipients.map {
                 SMTPEnvelope.Recipient(
                     ForwardPath(mailbox: try Mailbox(parsing: $0)),
-                    parameters: RecipientParameters(notify: .on([.failure]), originalRecipient: .init(type: "rfc822", address: $0)))
+                    parameters: RecipientParameters(notify: .on([.failure]), originalRecipient: try .init(type: "rfc822", address: $0)))
             },
             client: .init(address: "192.0.2.1", hostName: "client.example.org", heloName: "client.example.org", protocolName: "ESMTPSA", authenticatedUser: "alice", tls: "TLSv1.3 TLS_AES_128_GCM_SHA256"),
             receivedAt: QueueTimestamp(millisecondsSince1970: 1_764_000_000_123))

@@ -88,9 +88,6 @@ public final class QueueMessageWriter: Sendable {
     /// durable: the journal flush that covers its commit record has returned. Concurrent commits
     /// share flushes.
     ///
-    /// Source routes on the paths are not kept (RFC 5321 §4.1.1.3 and Appendix C: they are to be
-    /// ignored, and SwiftMTA never forwards them).
-    ///
     /// - Throws: ``MailQueueError`` `.insufficientStorage` or `.ioError` (answer
     ///   ``MailQueueError/reply``, 452 4.3.1: nothing of the message stays in the spool),
     ///   `.invalidUse` for an envelope without recipients or one that cannot be stored as given,
@@ -161,15 +158,13 @@ public final class QueueMessageWriter: Sendable {
         if wasReceiving { _ = journal.submit(.abort(key: id.rawValue)) }
     }
 
-    /// The envelope as it will be stored: without source routes, and checked to come back
-    /// unchanged from the journal's encoding.
+    /// The envelope as it will be stored, checked to come back unchanged from the journal's
+    /// encoding (so that what recovery reads is what was acknowledged).
     static func storable(_ envelope: QueueEnvelope, id: QueueID) throws(MailQueueError) -> QueueEnvelope {
         guard !envelope.recipients.isEmpty else {
             throw MailQueueError(.invalidUse, "message \(id) has no recipients")
         }
-        var stored = envelope
-        stored.reversePath.sourceRoute = []
-        for index in stored.recipients.indices { stored.recipients[index].path.sourceRoute = [] }
+        let stored = envelope
         guard JournalCoding.roundTrips(stored) else {
             throw MailQueueError(.invalidUse, "message \(id): the envelope cannot be stored as given (a path or parameter the SMTP grammar refuses)")
         }
