@@ -163,4 +163,23 @@ struct QueueRecordTests {
         let settings = QueueSettings(minQueueAge: .seconds(300), maxQueueAge: .seconds(3600))
         #expect((1...6).map { settings.retryDelay(afterAttempts: $0) } == [300, 600, 1200, 2400, 3600, 3600].map { Duration.seconds($0) })
     }
+
+    @Test("The fuzz target's recipe builds segments that recovery reads: a message, then its removal")
+    func fuzzRecipe() throws {
+        var encoded = ByteBuffer()
+        JournalCoding.encode(try QueueFixture.envelope(), into: &encoded)
+        let text = Array("Subject: x\r\n\r\nhello\r\n".utf8)
+        let commit = JournalCoding.commitPayload(
+            encodedEnvelope: encoded, statuses: [.pending], bodyLength: text.count,
+            extents: [JournalExtent(sequence: 7, offset: 4096, length: text.count)])
+        func step(_ kind: UInt8, _ key: UInt8, _ payload: [UInt8]) -> [UInt8] {
+            [kind, key, UInt8(payload.count & 0xFF), UInt8(payload.count >> 8)] + payload
+        }
+        let recipe = step(3, 1, text) + step(4, 1, Array(commit.readableBytesView))
+        #expect(recipe.withUnsafeBytes { JournalFuzzing.scanSegment($0) } == 1)
+        let removed = recipe + step(6, 1, [])
+        #expect(removed.withUnsafeBytes { JournalFuzzing.scanSegment($0) } == 0)
+        let torn = step(3, 1, text) + step(0x83, 0, Array(repeating: 0x5A, count: 40)) + step(4, 1, Array(commit.readableBytesView))
+        #expect(torn.withUnsafeBytes { JournalFuzzing.scanSegment($0) } == 0)
+    }
 }

@@ -43,7 +43,7 @@ enum JournalCoding {
         guard case .mail(let reversePath, let parameters) = try parse(mail) else {
             throw JournalDecodingError("the stored MAIL command does not parse as MAIL")
         }
-        let count = try readCount(&buffer, limit: 1_000_000)
+        let count = try readCount(&buffer, limit: min(1_000_000, buffer.readableBytes / 4))
         var recipients: [SMTPEnvelope.Recipient] = []
         recipients.reserveCapacity(count)
         for _ in 0..<count {
@@ -181,7 +181,7 @@ enum JournalCoding {
         let envelopeLength = try readCount(&buffer, limit: buffer.readableBytes)
         guard var envelopeBytes = buffer.readSlice(length: envelopeLength) else { throw truncated }
         let envelope = try decodeEnvelope(&envelopeBytes)
-        let statusCount = try readCount(&buffer, limit: 1_000_000)
+        let statusCount = try readCount(&buffer, limit: min(1_000_000, buffer.readableBytes / statusMinimumSize))
         var statuses: [QueueRecipientStatus] = []
         statuses.reserveCapacity(statusCount)
         for _ in 0..<statusCount { statuses.append(try decodeStatus(&buffer)) }
@@ -189,7 +189,7 @@ enum JournalCoding {
             throw JournalDecodingError("\(statuses.count) recipient states for \(envelope.recipients.count) recipients")
         }
         guard let bodyLength: UInt64 = buffer.readInteger(endianness: .little) else { throw truncated }
-        let extentCount = try readCount(&buffer, limit: 100_000_000)
+        let extentCount = try readCount(&buffer, limit: buffer.readableBytes / 16)
         var extents: [JournalExtent] = []
         extents.reserveCapacity(extentCount)
         var total: UInt64 = 0
@@ -223,7 +223,7 @@ enum JournalCoding {
         guard let version: UInt8 = buffer.readInteger(), version == formatVersion else {
             throw JournalDecodingError("status format version is not \(formatVersion)")
         }
-        let count = try readCount(&buffer, limit: 1_000_000)
+        let count = try readCount(&buffer, limit: min(1_000_000, buffer.readableBytes / (4 + statusMinimumSize)))
         var changes: [(Int, QueueRecipientStatus)] = []
         for _ in 0..<count {
             guard let index: UInt32 = buffer.readInteger(endianness: .little) else { throw truncated }
@@ -253,10 +253,15 @@ enum JournalCoding {
         guard let size: UInt64 = buffer.readInteger(endianness: .little),
               let highest: UInt64 = buffer.readInteger(endianness: .little)
         else { throw truncated }
+        guard size <= 1 << 40 else { throw JournalDecodingError("segment size \(size) is out of range") }
         return SegmentHeader(size: Int(size), highestQueueID: highest)
     }
 
     // MARK: Primitives
+
+    /// The fewest octets an encoded recipient status takes (a count read from a record is never
+    /// trusted beyond what the record could hold).
+    private static let statusMinimumSize = 1 + 8 + 4 + 1 + 1 + 1 + 1
 
     private static let truncated = JournalDecodingError("record payload ends early")
 

@@ -88,6 +88,13 @@ enum JournalRecovery {
                 guard let segmentHeader = try? JournalCoding.decodeSegmentHeader(&buffer) else { return nil }
                 return (record, segmentHeader)
             }
+            if fileSize > 1 << 30 {
+                // No segment is that large (the largest segment size is 1 GiB): not ours to read.
+                result.report.damage.append("\(path): \(fileSize) octets, larger than any segment; not read")
+                logger.error("spool segment file is larger than any segment; not read", metadata: ["file": "\(path)"])
+                QueueFile.closeDescriptor(descriptor)
+                continue
+            }
             if let (record, segmentHeader) = header {
                 result.highestSequence = max(result.highestSequence, record.sequence)
                 result.highestQueueID = max(result.highestQueueID, segmentHeader.highestQueueID)
@@ -127,8 +134,10 @@ enum JournalRecovery {
                 sequence: segment.sequence, slot: segment.slot, readDescriptor: segment.descriptor, size: segment.size))
         }
         scanner.release()
+        let fileProblems = result.report.damage
         result.entries = scanner.entries
         result.report = scanner.report
+        result.report.damage = fileProblems + scanner.report.damage
         result.report.messages = scanner.entries.count
         for key in scanner.entries.keys { result.highestQueueID = max(result.highestQueueID, key) }
         result.highestQueueID = max(result.highestQueueID, scanner.highestKey)
