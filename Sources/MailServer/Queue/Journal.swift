@@ -512,7 +512,7 @@ final class Journal: @unchecked Sendable {
             let descriptor = try QueueFile.openFile(segment.slot.path, O_WRONLY)
             defer { QueueFile.closeDescriptor(descriptor) }
             try writeHeaderRecord(.free, sequence: highest, into: descriptor, path: segment.slot.path)
-            try QueueFile.syncData(descriptor, path: segment.slot.path, faults: nil)
+            try QueueFile.syncData(descriptor, path: segment.slot.path, faults: options.faults, inject: false)
             ok = true
         } catch {
             logger.error("spool cannot retire a segment; leaving it unused", metadata: ["error": "\(error)"])
@@ -550,11 +550,11 @@ final class Journal: @unchecked Sendable {
                 var offset = 0
                 while offset < options.segmentSize {
                     let count = min(zeros.count, options.segmentSize - offset)
-                    try QueueFile.write(descriptor, UnsafeRawBufferPointer(rebasing: zeros[0..<count]), at: offset, path: temporary, faults: nil)
+                    try QueueFile.write(descriptor, UnsafeRawBufferPointer(rebasing: zeros[0..<count]), at: offset, path: temporary, faults: options.faults, inject: false)
                     offset += count
                 }
                 try writeHeaderRecord(.free, sequence: highestSequence, into: descriptor, path: temporary)
-                try QueueFile.syncData(descriptor, path: temporary, faults: nil)
+                try QueueFile.syncData(descriptor, path: temporary, faults: options.faults, inject: false)
                 closed = true
                 QueueFile.closeDescriptor(descriptor)
                 if rename(temporary, final) != 0 { throw QueueIOError(operation: "rename", path: final, code: errno) }
@@ -582,7 +582,7 @@ final class Journal: @unchecked Sendable {
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[JournalRecord.headerSize...]))
         JournalRecord(kind: kind, payloadLength: payload.readableBytes, payloadCRC: crc, sequence: sequence, key: 0)
             .encodeHeader(into: raw)
-        try QueueFile.write(descriptor, UnsafeRawBufferPointer(raw), at: 0, path: path, faults: nil)
+        try QueueFile.write(descriptor, UnsafeRawBufferPointer(raw), at: 0, path: path, faults: options.faults, inject: false)
     }
 
     static func monotonicNanoseconds() -> UInt64 {

@@ -35,8 +35,13 @@ package final class QueueFaultInjection: Sendable {
     }
 
     private let pending = Mutex<[(Operation, Int32, Int)]>([])
+    /// Sees every write and flush of the spool's files, for a test that replays them as a power
+    /// cut would have left them.
+    let recorder: (any QueueIORecorder)?
 
-    package init() {}
+    package init(recorder: (any QueueIORecorder)? = nil) {
+        self.recorder = recorder
+    }
 
     /// Makes the next `count` calls of `operation` fail with `code`.
     package func fail(_ operation: Operation, with code: Int32, count: Int = 1) {
@@ -60,6 +65,15 @@ package final class QueueFaultInjection: Sendable {
     }
 }
 
+/// What a power-cut test is told: each write once it returned, each flush as it starts and once it
+/// returned.
+package protocol QueueIORecorder: Sendable {
+    func wrote(path: String, offset: Int, bytes: [UInt8])
+    /// Returns a token for ``flushed(_:)``.
+    func flushStarts(path: String) -> Int
+    func flushed(_ token: Int)
+}
+
 /// The system calls of the spool, each turning a failure into a ``QueueIOError`` naming the path.
 /// Only the journal's own threads call these: they block.
 enum QueueFile {
@@ -75,9 +89,9 @@ enum QueueFile {
     /// Writes all of `bytes` at `offset`.
     static func write(
         _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String,
-        faults: QueueFaultInjection?
+        faults: QueueFaultInjection?, inject: Bool = true
     ) throws(QueueIOError) {
-        if let code = faults?.consume(.write) { throw QueueIOError(operation: "write", path: path, code: code) }
+        if inject, let code = faults?.consume(.write) { throw QueueIOError(operation: "write", path: path, code: code) }
         var done = 0
         while done < bytes.count {
             let result = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
@@ -87,6 +101,7 @@ enum QueueFile {
             }
             done += result
         }
+        faults?.recorder?.wrote(path: path, offset: offset, bytes: Array(bytes))
     }
 
     /// Reads `bytes.count` bytes at `offset`; returns how many were there (fewer at the end of the file).
@@ -105,12 +120,14 @@ enum QueueFile {
     }
 
     /// `fdatasync`: the file's data (not its timestamps) is on the device when this returns.
-    static func syncData(_ descriptor: Int32, path: String, faults: QueueFaultInjection?) throws(QueueIOError) {
-        if let code = faults?.consume(.sync) { throw QueueIOError(operation: "fdatasync", path: path, code: code) }
+    static func syncData(_ descriptor: Int32, path: String, faults: QueueFaultInjection?, inject: Bool = true) throws(QueueIOError) {
+        if inject, let code = faults?.consume(.sync) { throw QueueIOError(operation: "fdatasync", path: path, code: code) }
+        let token = faults?.recorder?.flushStarts(path: path)
         while fdatasync(descriptor) != 0 {
             if errno == EINTR { continue }
             throw QueueIOError(operation: "fdatasync", path: path, code: errno)
         }
+        if let token { faults?.recorder?.flushed(token) }
     }
 
     /// `fsync` of a directory: the names created or renamed in it are on the device.
