@@ -202,6 +202,41 @@ struct QueueStoreTests {
         await reopened.close()
     }
 
+    @Test("A spool reopened with another segment size reads its old segments and never reuses them")
+    func segmentSizeChange() async throws {
+        let directory = try TemporaryDirectory(prefix: "swiftmta-queue")
+        let spool = directory.file("spool")
+        let large = try await QueueFixture.open(spool, QueueFixture.configuration(segmentSize: 256 << 10))
+        var kept: [(QueueID, String)] = []
+        for index in 0..<30 {
+            let text = QueueFixture.message("old\(index)", size: 9000)
+            kept.append((try await QueueFixture.commit(large, text), text))
+        }
+        await large.close()
+        let small = try await QueueFixture.open(spool, QueueFixture.configuration(segmentSize: 128 << 10))
+        for (id, text) in kept { #expect(try await QueueFixture.text(id, in: small) == text) }
+        for (id, _) in kept.prefix(25) { try await small.remove(id) }
+        kept.removeFirst(25)
+        for index in 0..<40 {
+            let text = QueueFixture.message("new\(index)", size: 9000)
+            kept.append((try await QueueFixture.commit(small, text), text))
+        }
+        for _ in 0..<50 where small.statistics.segmentsRetired == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(small.statistics.segmentsRetired > 0)
+        await small.close()
+        let journal = spool + "/journal"
+        for name in try FileManager.default.contentsOfDirectory(atPath: journal) where name.hasPrefix("segment-") {
+            let size = try FileManager.default.attributesOfItem(atPath: journal + "/" + name)[.size] as? Int
+            let live = try QueueFixture.records(in: journal + "/" + name).first?.record.kind == .segment
+            // An old-size file may remain only while it still holds live messages.
+            #expect(size == 128 << 10 || live, "\(name) has \(size ?? -1) octets and is free")
+        }
+        let reopened = try await QueueFixture.open(spool, QueueFixture.configuration(segmentSize: 128 << 10))
+        #expect(reopened.list().map(\.id) == kept.map(\.0))
+        for (id, text) in kept { #expect(try await QueueFixture.text(id, in: reopened) == text) }
+        await reopened.close()
+    }
+
     @Test("A second process (or open) on the same spool is refused by name")
     func spoolInUse() async throws {
         let directory = try TemporaryDirectory(prefix: "swiftmta-queue")

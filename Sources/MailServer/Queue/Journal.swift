@@ -518,9 +518,12 @@ final class Journal: @unchecked Sendable {
             logger.error("spool cannot retire a segment; leaving it unused", metadata: ["error": "\(error)"])
         }
         segment.closeDescriptor()
+        // A segment of another size (the configured size changed since it was made) is not reused.
+        let reusable = ok && segment.size == options.segmentSize
+        if ok && !reusable { unlink(segment.slot.path) }
         lock.withLock {
             statistics.segmentsRetired += 1
-            if ok { freeSlots.append(segment.slot) }
+            if reusable { freeSlots.append(segment.slot) }
             lock.broadcast(Wake.segments)
             if writerWaiting { lock.signal(Wake.writer) }
         }
