@@ -137,11 +137,38 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Runnable examples (CI builds them with everything else).
+        .executableTarget(
+            name: "SendExample",
+            dependencies: ["SMTPClient", "SMTPProtocol"],
+            path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
+
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
         .executableTarget(
             name: "SMTPProtocolFuzz",
             dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPProtocolFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailAuthFuzz",
+            dependencies: ["MailAuth"],
+            path: "Fuzz/MailAuthFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailRoutingFuzz",
+            dependencies: ["MailRouting"],
+            path: "Fuzz/MailRoutingFuzz",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "SMTPClientFuzz",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPClientFuzz",
             swiftSettings: swiftSettings
         ),
 
@@ -181,6 +208,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "SMTPClientBenchmark",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/SMTPClientBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailAuthBenchmark",
             dependencies: ["MailAuth"],
             path: "Benchmarks/MailAuthBenchmark",
@@ -195,14 +228,17 @@ let package = Package(
         .testTarget(
             name: "MailTLSTests",
             dependencies: [
-                "MailTLS", "TestSupport",
+                // MailMaps for the DANE tests that look TLSA records up as the SMTP client does.
+                "MailTLS", "MailMaps", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            // MailMapsLDAP for the test that initialises libldap and the Cyrus bridge at once.
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
             dependencies: ["MailMaps", "TestSupport"],
@@ -228,6 +264,16 @@ let package = Package(
             name: "MailRoutingTests",
             dependencies: ["MailRouting", "MailMaps", "SMTPProtocol", "TestSupport"],
             exclude: ["Oracle"],
+            swiftSettings: swiftSettings
+        ),
+        // SMTPClient against real servers started on loopback (smtp-sink, aiosmtpd, Sendmail, dnsmasq).
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Peers", "Transcripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
