@@ -200,6 +200,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "MailQueueFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailQueueFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
             name: "MailTLSBenchmark",
@@ -215,6 +222,17 @@ let package = Package(
             name: "MailMapsBenchmark",
             dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "MailSystem", "TestSupport"],
             path: "Benchmarks/MailMapsBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        // The spool's benchmark (make bench-queue) and the child process of its crash test.
+        .executableTarget(
+            name: "MailQueueBenchmark",
+            dependencies: [
+                "MailServer", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MailQueueBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -120,12 +120,6 @@ public struct SwiftMTAConfiguration: Sendable {
         public var shutdownGracePeriod: Duration = .seconds(30)
     }
 
-    /// `[queue]`.
-    public struct QueueSettings: Hashable, Sendable {
-        /// QUEUE_DIR (resolved).
-        public var directory: String?
-    }
-
     /// The file it came from (`<embedded default>` for the default).
     public var file: String
     /// The folder relative paths resolve against.
@@ -142,7 +136,7 @@ public struct SwiftMTAConfiguration: Sendable {
     public var tls: TLSFiles
     /// `[smtp]`.
     public var smtp: SMTPSettings
-    /// `[queue]`.
+    /// `[queue]`: the spool directory and the retry and return times.
     public var queue: QueueSettings
     /// `[[listen]]`.
     public var listeners: [ServerConfiguration.Listener]
@@ -212,17 +206,15 @@ public struct SwiftMTAConfiguration: Sendable {
         } catch {
             return (nil, [ConfigurationError(file: path, key: nil, line: nil, message: error.problem)])
         }
-        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let absolute = folder.hasPrefix("/") ? folder : currentDirectory() + (folder == "." ? "" : "/" + folder)
-        let (configuration, errors) = read(text, file: path, directory: absolute.isEmpty ? "/" : absolute, hostname: hostname)
+        let (configuration, errors) = read(text, file: path, directory: folder(of: path), hostname: hostname)
         if errors.first?.key == nil, errors.first?.message.hasPrefix("TOML syntax") == true { return (nil, errors) }
         return (configuration, errors)
     }
 
     /// Parses and checks configuration text; throws its first error. Relative paths resolve
-    /// against `directory` (the working directory when `nil`).
+    /// against `directory` (when `nil`: the folder of `file`, or the working directory).
     public static func parse(_ text: String, file: String, directory: String? = nil) throws(ConfigurationError) -> SwiftMTAConfiguration {
-        let (configuration, errors) = read(text, file: file, directory: directory ?? currentDirectory(), hostname: nil)
+        let (configuration, errors) = read(text, file: file, directory: directory ?? folder(of: file), hostname: nil)
         if let first = errors.first { throw first }
         return configuration
     }
@@ -309,11 +301,7 @@ public struct SwiftMTAConfiguration: Sendable {
             readSMTP(section, reader: reader, paths: paths, into: &smtp)
         }
 
-        var queue = QueueSettings()
-        if let section = reader.table(document, "queue", at: "") {
-            reader.checkKeys(section, at: "queue", allowed: ConfigurationKeys.allowed("queue"))
-            queue.directory = reader.string(section, "directory", at: "queue").map(paths.resolve)
-        }
+        let queue = QueueSettings.read(document, reader, resolve: paths.resolve)
 
         let listeners = readListeners(document, reader: reader, tls: tls)
 
@@ -551,6 +539,14 @@ public struct SwiftMTAConfiguration: Sendable {
         }
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
         return (host, port)
+    }
+
+    /// The absolute folder of `file` (the working directory for a bare name).
+    static func folder(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return currentDirectory() }
+        let folder = String(file[..<slash])
+        if file.hasPrefix("/") { return folder.isEmpty ? "/" : folder }
+        return PathResolver(directory: currentDirectory()).resolve(folder)
     }
 
     static func currentDirectory() -> String {

@@ -15,14 +15,16 @@ final class SaslauthdFixture: @unchecked Sendable {
 
     var socketPath: String { directory.file("mux") }
 
-    /// Starts both daemons; blocking, so call it through `offThread`. The IMAP responder answers a
-    /// wrong password after `failureDelay` seconds (as PAM and IMAP servers delay failures), and
-    /// saslauthd runs `workers` processes (0: one per request).
-    init(failureDelay: Double = 0, workers: Int = 1) throws {
+    /// Starts both daemons; blocking, so call it through `offThread`. With `holdsFailures` the IMAP
+    /// responder answers a wrong password only once ``releaseFailures()`` was called (as PAM and IMAP
+    /// servers delay failures, but at the test's word rather than after a time, so that a loaded
+    /// machine cannot reorder what the test checks), and saslauthd runs `workers` processes
+    /// (0: one per request).
+    init(holdsFailures: Bool = false, workers: Int = 1) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-saslauthd")
         imapPort = try LoopbackPort.free()
         let responder = try directory.write("imap.py", """
-            import socketserver, sys, time
+            import os, socketserver, sys, time
             def log(what):
                 with open(sys.argv[2], "a") as f:
                     f.write(what + "\\n")
@@ -34,8 +36,9 @@ final class SaslauthdFixture: @unchecked Sendable {
                         if len(words) >= 4 and words[1].upper() == "LOGIN":
                             good = words[2].strip('"') == "\(Self.user)" and words[3].strip('"') == "\(Self.password)"
                             log("LOGIN")
-                            if not good:
-                                time.sleep(\(failureDelay))
+                            if not good and \(holdsFailures ? "True" : "False"):
+                                while not os.path.exists(sys.argv[3]):
+                                    time.sleep(0.02)
                             log("ANSWERED")
                             self.wfile.write((words[0] + (" OK LOGIN done\\r\\n" if good else " NO LOGIN failed\\r\\n")).encode())
                         elif len(words) >= 2 and words[1].upper() == "LOGOUT":
@@ -46,7 +49,7 @@ final class SaslauthdFixture: @unchecked Sendable {
             socketserver.ThreadingTCPServer.allow_reuse_address = True
             socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), Login).serve_forever()
             """)
-        try start("python3 '\(responder)' \(imapPort) '\(directory.file("logins"))'")
+        try start("python3 '\(responder)' \(imapPort) '\(directory.file("logins"))' '\(directory.file("release"))'")
         try LoopbackPort.waitUntilAccepting(imapPort)
         guard let saslauthd = ExternalTool.find("saslauthd") else {
             throw TestSupportError("saslauthd is not installed (run scripts/bootstrap)")
@@ -83,6 +86,11 @@ final class SaslauthdFixture: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         processes.append(process)
+    }
+
+    /// Lets the IMAP responder answer the wrong passwords it holds, and those that come later.
+    func releaseFailures() {
+        _ = FileManager.default.createFile(atPath: directory.file("release"), contents: nil)
     }
 
     private var stopFile: String { directory.file("stop") }

@@ -28,7 +28,7 @@ struct SaslauthdPoolTests {
 
     @Test("10 slow wrong-password checks fill 8 threads and 2 queue places; the next check fails at once; native SCRAM goes on")
     func slowChecks() async throws {
-        let daemon = try await offThread { try SaslauthdFixture(failureDelay: 3, workers: 12) }
+        let daemon = try await offThread { try SaslauthdFixture(holdsFailures: true, workers: 12) }
         let pool = WorkerPool(.init(name: "sasl-slow", threads: 8, queueLimit: 2, deadline: .seconds(60)))
         let server = try Self.bridge(daemon, pool: pool)
 
@@ -69,6 +69,7 @@ struct SaslauthdPoolTests {
         #expect(daemon.logins.answered == 0)
 
         // The slow ones end as they would have: wrong passwords, the queued two after the first eight.
+        daemon.releaseFailures()
         for task in slow { #expect(try await task.value == false) }
         #expect(daemon.logins == (received: 10, answered: 10))
         try await offThread { pool.shutdown() }
@@ -77,7 +78,7 @@ struct SaslauthdPoolTests {
 
     @Test("a libsasl2 check not answered within the pool's deadline fails as temporary, before saslauthd answers")
     func lateCheck() async throws {
-        let daemon = try await offThread { try SaslauthdFixture(failureDelay: 3, workers: 12) }
+        let daemon = try await offThread { try SaslauthdFixture(holdsFailures: true, workers: 12) }
         let pool = WorkerPool(.init(name: "sasl-late", threads: 2, queueLimit: 2, deadline: .seconds(1)))
         let server = try Self.bridge(daemon, pool: pool)
         let error = await #expect(throws: SASLError.self) {
@@ -87,6 +88,7 @@ struct SaslauthdPoolTests {
         #expect(error?.message == "worker pool sasl-late: no answer within 1 s; try again later")
         #expect(daemon.logins == (received: 1, answered: 0), "the caller was answered only after saslauthd")
         // Shutting down waits for the late check to come back from saslauthd; later checks fail.
+        daemon.releaseFailures()
         try await offThread { pool.shutdown() }
         #expect(daemon.logins.answered == 1)
         let after = await #expect(throws: SASLError.self) {
