@@ -361,7 +361,7 @@ class SwiftMTA(MTA):
         with open(os.path.join(self.dir, "swiftmta.toml"), "w") as f:
             f.write(f"""# Written by scripts/bench/mtabench.py: accept {DOMAIN}, relay all of it to the sink.
 hostname = "mx.swiftmta.test"
-relay_domains = "text:relay-domains"
+relay_domains = "list:relay-domains"
 local_users = "any"
 
 [relay]
@@ -389,10 +389,8 @@ max_connections_per_client = 20000
         return [self.binary, "serve", "--config", os.path.join(self.dir, "swiftmta.toml")], dict(os.environ)
 
     def version(self):
-        try:
-            return subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-        except OSError:
-            return None
+        commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
+        return f"SwiftMTA {commit.stdout.strip() or 'unknown commit'} ({self.binary})"
 
 
 class Postfix(MTA):
