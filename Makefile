@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean fuzz bench-tls bench-maps bench-auth bench-client bench-queue
+.PHONY: run test build bootstrap clean fuzz bench-tls bench-maps bench-auth bench-client bench-queue bench bench-profile
 
 bootstrap:
 	@scripts/bootstrap
@@ -67,6 +67,23 @@ bench-client: bootstrap
 bench-queue: bootstrap
 	$(SWIFT) build -c release --product MailQueueBenchmark
 	.build/release/MailQueueBenchmark bench $(BENCH_ARGS)
+
+## make bench: SwiftMTA (release build) against Postfix and Sendmail as whole MTAs, each relaying
+## one domain to smtp-sink through its durable queue (scripts/bench/mtabench.py, as root): accept
+## and end-to-end rates, CPU per message, RSS/PSS, the ceiling and the disk's fsync rates; accept
+## latency plain and STARTTLS; memory per idle connection. About 15 minutes. Table and ratios in
+## .build/bench/latest.md and latest.json. BENCH_REPEATS (3) and BENCH_MESSAGES (5000) for quick
+## runs; BENCH_ARGS for the rest (--smoke, --publish into BENCHMARKS.md, --help).
+## make bench-profile: SwiftMTA's accept and relay paths under callgrind, hot spots.
+BENCH_REPEATS  ?= 3
+BENCH_MESSAGES ?= 5000
+bench: bootstrap
+	$(SWIFT) build -c release --product swiftmta
+	python3 scripts/bench/mtabench.py --repeats $(BENCH_REPEATS) --messages $(BENCH_MESSAGES) $(BENCH_ARGS)
+
+bench-profile: bootstrap
+	$(SWIFT) build -c release --product swiftmta
+	python3 scripts/bench/mtabench.py --profile $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-fuzz

@@ -301,8 +301,8 @@ class MTA:
     name = "mta"
     label = "MTA"
 
-    def __init__(self, run_dir, cgroup_parent, sink, certificate):
-        self.dir = os.path.join(run_dir, self.name)
+    def __init__(self, run_dir, cgroup_parent, sink, certificate, folder=None):
+        self.dir = os.path.join(run_dir, folder or self.name)
         os.makedirs(self.dir, exist_ok=True)
         self.cgroup_parent = cgroup_parent
         self.sink = sink
@@ -313,14 +313,14 @@ class MTA:
         self.log_file = None
 
     def start(self):
-        self.group = ProcessGroup(self.cgroup_parent, self.name)
+        self.group = ProcessGroup(self.cgroup_parent, os.path.basename(self.dir))
         self.log_file = open(os.path.join(self.dir, "stderr.log"), "ab")
         argv, env = self.command()
         self.process = subprocess.Popen(self.group.wrap(argv), env=env, stdout=self.log_file,
                                         stderr=self.log_file, stdin=subprocess.DEVNULL)
         self.group.root_pids.append(self.process.pid)
         try:
-            wait_for_greeting("127.0.0.1", self.port, 60, self.process)
+            wait_for_greeting("127.0.0.1", self.port, getattr(self, "start_timeout", 60), self.process)
         except RuntimeError as error:
             self.stop()
             raise RuntimeError(f"{self.label} did not start: {error} (see {self.dir})") from None
@@ -353,6 +353,9 @@ class SwiftMTA(MTA):
     name = "swiftmta"
     label = "SwiftMTA"
     binary = os.path.join(ROOT, ".build", "release", "swiftmta")
+    wrapper = []                 # e.g. valgrind's argv, for the profile
+    delivery_mode = None         # [queue] delivery_mode; None: the default (background)
+    start_timeout = 60
 
     def configure(self):
         with open(os.path.join(self.dir, "relay-domains"), "w") as f:
@@ -377,6 +380,7 @@ key = "{self.key}"
 
 [queue]
 directory = "spool"
+{f'delivery_mode = "{self.delivery_mode}"' if self.delivery_mode else ""}
 
 [[listen]]
 address = "127.0.0.1:{self.port}"
@@ -386,7 +390,7 @@ max_connections_per_client = 20000
 """)
 
     def command(self):
-        return [self.binary, "serve", "--config", os.path.join(self.dir, "swiftmta.toml")], dict(os.environ)
+        return self.wrapper + [self.binary, "serve", "--config", os.path.join(self.dir, "swiftmta.toml")], dict(os.environ)
 
     def version(self):
         commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
@@ -799,6 +803,134 @@ def idle_run(mta, sink, connections, starttls, warmup):
         mta.stop()
 
 
+def demangle(names):
+    """Swift symbol names, demangled (simplified) in one swift-demangle call; unchanged without it."""
+    if not names or not shutil.which("swift"):
+        return names
+    result = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(names) + "\n",
+                            capture_output=True, text=True)
+    out = result.stdout.splitlines()
+    return out if result.returncode == 0 and len(out) == len(names) else names
+
+
+def annotate(path, inclusive, top):
+    """The TOP functions of a callgrind dump by exclusive or inclusive instruction count."""
+    argv = ["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", path]
+    text = subprocess.run(argv, capture_output=True, text=True).stdout
+    total, rows = None, []
+    line_re = re.compile(r"^\s*([\d,]+)\s+(?:\(\s*([\d.]+)%\)\s+)?(.*?)\s*$")
+    for line in text.splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        count, where = int(m.group(1).replace(",", "")), m.group(3)
+        if where.startswith("PROGRAM TOTALS"):
+            total = count
+        elif ":" in where and total:
+            obj = re.search(r"\[(.*?)\]\s*$", where)
+            function = re.sub(r"\s*\[.*?\]\s*$", "", where).split(":", 1)[1]
+            rows.append({"ir": count, "share": round(count / total, 4), "function": function,
+                         "object": os.path.basename(obj.group(1)) if obj else None})
+    rows = rows[:top]
+    for row, name in zip(rows, demangle([r["function"] for r in rows])):
+        row["function"] = name[:160]
+    return total, rows
+
+
+MODULE_NAME = re.compile(r"(?<![\w.])(MailServer|SMTPProtocol|SMTPClient|MailTLS|MailAuth|MailMaps\w*|MailRouting|"
+                         r"MailSystem|_?NIO\w*|Logging|Metrics|TOMLKit|ArgumentParser|Crypto|_CryptoExtras|Swift|"
+                         r"Foundation\w*|_Concurrency|Dispatch)\.")
+
+
+def module_of(row):
+    """Where an instruction count belongs: the library, or within swiftmta the Swift module its
+    demangled name names first."""
+    obj = row.get("object") or ""
+    if obj and not obj.startswith("swiftmta"):
+        return obj.split(".so")[0]
+    match = MODULE_NAME.search(row["function"])
+    return match.group(1) if match else "swiftmta (other)"
+
+
+def profile(args, run_dir, cgroup_parent, sink, certificate):
+    """SwiftMTA under callgrind: the accept path alone (delivery_mode = queue, nothing relayed) and
+    accept + relay (the default), instructions per message and the hot spots of each."""
+    if not shutil.which("valgrind"):
+        raise RuntimeError("the profile needs valgrind (scripts/bootstrap installs it)")
+    out = {"messages": args.profile_messages, "sessions": args.profile_sessions, "phases": {}}
+    for phase, mode in (("accept", "queue"), ("accept+relay", None)):
+        mta = SwiftMTA(run_dir, cgroup_parent, sink, certificate, folder=f"profile-{mode or 'background'}")
+        mta.delivery_mode = mode
+        dump = os.path.join(mta.dir, "callgrind.out")
+        mta.wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}", "--collect-atstart=no",
+                       "--separate-threads=no", "--dump-line=no"]
+        mta.start_timeout = 300
+        mta.configure()
+        log(f"profile {phase}: starting SwiftMTA under callgrind")
+        mta.start()
+        try:
+            pid = mta.process.pid
+            base = sink.count()
+            smtp_source("127.0.0.1", mta.port, 2, 20, args.size, 600)     # warm-up, not counted
+            if mode is None:
+                wait_for_sink(sink, base + 20, time.monotonic(), stall_seconds=60)
+            subprocess.run(["callgrind_control", "--instr=on", str(pid)], capture_output=True, timeout=120)
+            cpu0 = mta.group.cpu_seconds()
+            base = sink.count()
+            started, accepted, rc, output = smtp_source("127.0.0.1", mta.port, args.profile_sessions,
+                                                        args.profile_messages, args.size, 1800)
+            if mode is None:
+                wait_for_sink(sink, base + args.profile_messages, started, stall_seconds=120)
+            cpu1 = mta.group.cpu_seconds()
+            subprocess.run(["callgrind_control", "--dump=measured", str(pid)], capture_output=True, timeout=300)
+            subprocess.run(["callgrind_control", "--instr=off", str(pid)], capture_output=True, timeout=120)
+        finally:
+            mta.stop()
+        dumps = sorted(f for f in os.listdir(mta.dir) if f.startswith("callgrind.out"))
+        measured = [os.path.join(mta.dir, f) for f in dumps if f != "callgrind.out"] or [dump]
+        path = max(measured, key=os.path.getsize)
+        total, exclusive = annotate(path, inclusive=False, top=args.profile_top)
+        _, inclusive = annotate(path, inclusive=True, top=args.profile_top)
+        _, everything = annotate(path, inclusive=False, top=100000)
+        modules = {}
+        for row in everything:
+            modules[module_of(row)] = modules.get(module_of(row), 0) + row["ir"]
+        record = {"instructions": total, "instructions_per_message": round(total / args.profile_messages) if total else None,
+                  "smtp_source_status": rc, "valgrind_cpu_s": round(cpu1 - cpu0, 1),
+                  "by_module": sorted(({"module": k, "ir": v, "share": round(v / total, 4)} for k, v in modules.items()),
+                                      key=lambda m: -m["ir"])[:20] if total else [],
+                  "exclusive": exclusive, "inclusive": inclusive}
+        out["phases"][phase] = record
+        log(f"profile {phase}: {fmt(record['instructions_per_message'])} instructions per message")
+    accept = out["phases"]["accept"].get("instructions_per_message")
+    both = out["phases"]["accept+relay"].get("instructions_per_message")
+    if accept and both:
+        out["relay_instructions_per_message"] = both - accept
+    return out
+
+
+def profile_markdown(p):
+    lines = [f"Callgrind, {p['messages']:,} messages over {p['sessions']} sessions after a warm-up; "
+             "instructions counted in every thread of SwiftMTA's process."]
+    lines.append("")
+    lines.append("| path | instructions per message |")
+    lines.append("|---|---:|")
+    for phase, r in p["phases"].items():
+        lines.append(f"| {phase} | {fmt(r['instructions_per_message'])} |")
+    if p.get("relay_instructions_per_message"):
+        lines.append(f"| relay alone (difference) | {fmt(p['relay_instructions_per_message'])} |")
+    for phase, r in p["phases"].items():
+        lines.append("")
+        lines.append(f"{phase}: instructions by module or library — " + ", ".join(
+            f"{m['module']} {m['share'] * 100:.1f}%" for m in r["by_module"][:12]) + ".")
+        lines.append("")
+        lines.append(f"| {phase}: function (exclusive) | share | object |")
+        lines.append("|---|---:|---|")
+        for row in r["exclusive"]:
+            lines.append(f"| `{row['function'].replace('|', '¦')}` | {row['share'] * 100:.1f}% | {row['object'] or ''} |")
+    return "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Report
 
@@ -973,20 +1105,29 @@ def machine():
             "cgroup_v2": CGROUP2 is not None}
 
 
-def publish(result, text, repository):
-    """Writes the figures into BENCHMARKS.md (between its markers) and BENCHMARKS.json."""
+def publish(result, text, repository, name):
+    """Writes the figures (or the profile) into BENCHMARKS.md between its markers, and the whole
+    result into BENCHMARKS.json (under "benchmark" or "profile")."""
     path = os.path.join(repository, "BENCHMARKS.md")
     with open(path) as f:
         doc = f.read()
-    begin, end = "<!-- bench:figures:begin -->", "<!-- bench:figures:end -->"
+    block = "figures" if name == "latest" else "profile"
+    begin, end = f"<!-- bench:{block}:begin -->", f"<!-- bench:{block}:end -->"
     if begin not in doc or end not in doc:
         raise RuntimeError(f"{path} has no {begin} … {end} block to replace")
     head, rest = doc.split(begin, 1)
     _, tail = rest.split(end, 1)
     with open(path, "w") as f:
         f.write(head + begin + "\n" + text + end + tail)
-    with open(os.path.join(repository, "BENCHMARKS.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    json_path = os.path.join(repository, "BENCHMARKS.json")
+    try:
+        with open(json_path) as f:
+            published = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        published = {}
+    published["benchmark" if name == "latest" else "profile"] = result
+    with open(json_path, "w") as f:
+        json.dump(published, f, indent=1)
         f.write("\n")
 
 
@@ -1011,6 +1152,11 @@ def parse_args():
                              "20 sessions, 100 idle connections, a short latency run")
     parser.add_argument("--output", default=os.path.join(ROOT, ".build", "bench"),
                         help="where the run's folder and latest.json/latest.md go (.build/bench)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of the benchmark: SwiftMTA's accept and relay paths under valgrind's callgrind")
+    parser.add_argument("--profile-messages", type=int, default=500)
+    parser.add_argument("--profile-sessions", type=int, default=10)
+    parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--publish", action="store_true", help="write the figures into BENCHMARKS.md and BENCHMARKS.json")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (configs, logs, queues)")
     args = parser.parse_args()
@@ -1054,31 +1200,8 @@ def preflight(args):
         sys.exit(2)
 
 
-def main():
-    args = parse_args()
-    preflight(args)
-    SwiftMTA.binary = os.path.abspath(args.swiftmta)
-    os.makedirs(args.output, exist_ok=True)
-    run_dir = tempfile.mkdtemp(prefix="run-", dir=args.output)
-    os.chmod(run_dir, 0o755)
-    cgroup_parent = None
-    if CGROUP2:
-        cgroup_parent = os.path.join(CGROUP2, f"swiftmta-bench-{os.getpid()}")
-        try:
-            os.makedirs(cgroup_parent)
-        except OSError as error:
-            log(f"no cgroup ({error}); CPU from /proc")
-            cgroup_parent = None
-    result = {"started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "machine": machine(), "run_dir": run_dir,
-              "parameters": {"messages": args.messages, "size": args.size, "sessions": args.sessions,
-                             "repeats": args.repeats, "mtas": args.mtas, "smoke": args.smoke},
-              "loadavg_start": loadavg(), "trials": [], "latency": [], "idle": []}
-    log(f"run folder {run_dir}; load average {result['loadavg_start']}")
-    sink_group = ProcessGroup(cgroup_parent, "sink")
-    sink = Sink(run_dir, sink_group)
+def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificate):
     classes = {"swiftmta": SwiftMTA, "postfix": Postfix, "sendmail": Sendmail}
-    certificate = make_certificate(os.path.join(run_dir, "tls"))
     mtas = []
     try:
         for name in args.mtas:
@@ -1139,6 +1262,50 @@ def main():
                 mta.stop()
             except Exception as error:      # keep stopping the others
                 log(f"stopping {mta.label}: {error}")
+
+    loads = [t["loadavg_before"][0] for t in result["trials"]] + [t["loadavg_after"][0] for t in result["trials"]]
+    result["load_during_trials"] = {"min": min(loads, default=0), "max": max(loads, default=0)}
+    result["summary"] = summarize(result["trials"])
+    result["ratios"] = ratios(result["summary"])
+    result["goals"] = goals(result)
+    return markdown(result)
+
+
+def main():
+    args = parse_args()
+    preflight(args)
+    SwiftMTA.binary = os.path.abspath(args.swiftmta)
+    os.makedirs(args.output, exist_ok=True)
+    run_dir = tempfile.mkdtemp(prefix="run-", dir=args.output)
+    os.chmod(run_dir, 0o755)
+    cgroup_parent = None
+    if CGROUP2:
+        cgroup_parent = os.path.join(CGROUP2, f"swiftmta-bench-{os.getpid()}")
+        try:
+            os.makedirs(cgroup_parent)
+        except OSError as error:
+            log(f"no cgroup ({error}); CPU from /proc")
+            cgroup_parent = None
+    result = {"started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+              "machine": machine(), "run_dir": run_dir,
+              "parameters": {"messages": args.messages, "size": args.size, "sessions": args.sessions,
+                             "repeats": args.repeats, "mtas": args.mtas, "smoke": args.smoke},
+              "loadavg_start": loadavg(), "trials": [], "latency": [], "idle": []}
+    log(f"run folder {run_dir}; load average {result['loadavg_start']}")
+    sink_group = ProcessGroup(cgroup_parent, "sink")
+    sink = Sink(run_dir, sink_group)
+    certificate = make_certificate(os.path.join(run_dir, "tls"))
+    try:
+        if args.profile:
+            result = {"started": result["started"], "machine": result["machine"], "loadavg_start": result["loadavg_start"],
+                      "swiftmta": SwiftMTA(run_dir, None, sink, certificate, folder="version").version()}
+            result["profile"] = profile(args, run_dir, cgroup_parent, sink, certificate)
+            text = profile_markdown(result["profile"])
+            name = "profile"
+        else:
+            text = benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificate)
+            name = "latest"
+    finally:
         sink.stop()
         sink_group.remove()
         if cgroup_parent:
@@ -1148,29 +1315,24 @@ def main():
                 pass
 
     result["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    loads = [t["loadavg_before"][0] for t in result["trials"]] + [t["loadavg_after"][0] for t in result["trials"]]
-    result["load_during_trials"] = {"min": min(loads, default=0), "max": max(loads, default=0)}
-    result["summary"] = summarize(result["trials"])
-    result["ratios"] = ratios(result["summary"])
-    result["goals"] = goals(result)
-    text = markdown(result)
-    with open(os.path.join(args.output, "latest.json"), "w") as f:
+    result["loadavg_end"] = loadavg()
+    with open(os.path.join(args.output, f"{name}.json"), "w") as f:
         json.dump(result, f, indent=1)
-    with open(os.path.join(args.output, "latest.md"), "w") as f:
+    with open(os.path.join(args.output, f"{name}.md"), "w") as f:
         f.write(text)
     print(text)
-    log(f"written {os.path.join(args.output, 'latest.json')} and latest.md")
-    if result["load_during_trials"]["max"] > 1.5:
+    log(f"written {os.path.join(args.output, name + '.json')} and {name}.md")
+    if not args.profile and result["load_during_trials"]["max"] > 1.5:
         log(f"WARNING: the load average reached {result['load_during_trials']['max']:.2f} during the trials: "
             "other work shared the machine; these figures are noise")
     if args.publish:
-        publish(result, text, ROOT)
+        publish(result, text, ROOT, name)
         log("figures written to BENCHMARKS.md and BENCHMARKS.json")
     if not args.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
-    failed = [t for t in result["trials"] if t.get("problem") or t["smtp_source_status"]]
+    failed = [t for t in result.get("trials", []) if t.get("problem") or t["smtp_source_status"]]
     if failed:
-        log(f"{len(failed)} trial(s) did not complete; see latest.json")
+        log(f"{len(failed)} trial(s) did not complete; see {name}.json")
         sys.exit(1)
 
 
