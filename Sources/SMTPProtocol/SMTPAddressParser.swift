@@ -68,9 +68,21 @@ struct SMTPAddressParser {
         return (mailbox, route, false)
     }
 
+    /// Whether the rest of the path is `text` (ASCII), letters compared without case — scalar by
+    /// scalar in place: building a String of the rest cost more than the whole path's parse.
     private func remainingEquals(_ text: String) -> Bool {
-        let rest = String(String.UnicodeScalarView(scalars[index...]))
-        return SMTPCharacterClass.asciiCaseInsensitiveEquals(rest, text)
+        let expected = text.unicodeScalars
+        guard scalars.count - index == expected.count else { return false }
+        var position = index
+        for scalar in expected {
+            guard Self.asciiUppercased(scalars[position]) == Self.asciiUppercased(scalar) else { return false }
+            position += 1
+        }
+        return true
+    }
+
+    private static func asciiUppercased(_ scalar: Unicode.Scalar) -> UInt32 {
+        (0x61...0x7A).contains(scalar.value) ? scalar.value - 0x20 : scalar.value
     }
 
     mutating func parseMailbox() throws(SMTPAddressError) -> Mailbox {

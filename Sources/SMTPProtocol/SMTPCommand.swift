@@ -204,28 +204,32 @@ public enum SMTPCommand: Hashable, Sendable {
     /// Splits `<path> params` (or `path params`) at the end of the path, honouring quoted strings
     /// and address literals (whose `dcontent` may hold `>`, RFC 5321 §4.1.3) inside angle brackets.
     static func splitPath(_ text: Substring) -> (path: Substring, rest: Substring) {
-        guard text.first == "<" else {
-            let end = text.firstIndex(of: " ") ?? text.endIndex
+        // Over the UTF-8 octets: every delimiter is ASCII, and an ASCII octet is never part of a
+        // multi-octet character, so the ends found are character boundaries; stepping by Character
+        // cost a grapheme-break test per step.
+        let octets = text.utf8
+        guard octets.first == UInt8(ascii: "<") else {
+            let end = octets.firstIndex(of: UInt8(ascii: " ")) ?? octets.endIndex
             return (text[..<end], text[end...])
         }
-        var index = text.startIndex
+        var index = octets.startIndex
         var quoted = false
         var literal = false
-        while index < text.endIndex {
-            let character = text[index]
-            if quoted, character == "\\" {
-                index = text.index(after: index)
-                if index < text.endIndex { index = text.index(after: index) }
+        while index < octets.endIndex {
+            let octet = octets[index]
+            if quoted, octet == UInt8(ascii: "\\") {
+                index = octets.index(after: index)
+                if index < octets.endIndex { index = octets.index(after: index) }
                 continue
             }
-            if !literal, character == "\"" { quoted.toggle() }
-            if !quoted, character == "[" { literal = true }
-            if !quoted, character == "]" { literal = false }
-            if !quoted, !literal, character == ">" {
-                let end = text.index(after: index)
+            if !literal, octet == UInt8(ascii: "\"") { quoted.toggle() }
+            if !quoted, octet == UInt8(ascii: "[") { literal = true }
+            if !quoted, octet == UInt8(ascii: "]") { literal = false }
+            if !quoted, !literal, octet == UInt8(ascii: ">") {
+                let end = octets.index(after: index)
                 return (text[..<end], text[end...])
             }
-            index = text.index(after: index)
+            index = octets.index(after: index)
         }
         return (text, text[text.endIndex...])
     }
