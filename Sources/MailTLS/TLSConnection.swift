@@ -215,11 +215,13 @@ final class TLSConnection {
         }
     }
 
-    /// Decrypts what is available into `buffer`.
+    /// Decrypts what is available into `buffer`'s free space, made 16 KiB (a record's most) when
+    /// less than 4 KiB is left: asking for 16 KiB on every call doubled the buffer for each record.
     func read(into buffer: inout ByteBuffer) -> ReadResult {
         var readBytes = 0
         var result: Int32 = 0
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { pointer in
+        let minimum = buffer.writableBytes >= 4 * 1024 ? 1 : 16 * 1024
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: minimum) { pointer in
             result = SSL_read_ex(ssl, pointer.baseAddress, pointer.count, &readBytes)
             return result == 1 ? readBytes : 0
         }
