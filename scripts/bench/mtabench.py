@@ -354,6 +354,7 @@ class SwiftMTA(MTA):
     label = "SwiftMTA"
     binary = os.path.join(ROOT, ".build", "release", "swiftmta")
     wrapper = []                 # e.g. valgrind's argv, for the profile
+    extra_env = {}
     delivery_mode = None         # [queue] delivery_mode; None: the default (background)
     start_timeout = 60
 
@@ -390,7 +391,8 @@ max_connections_per_client = 20000
 """)
 
     def command(self):
-        return self.wrapper + [self.binary, "serve", "--config", os.path.join(self.dir, "swiftmta.toml")], dict(os.environ)
+        return (self.wrapper + [self.binary, "serve", "--config", os.path.join(self.dir, "swiftmta.toml")],
+                dict(os.environ, **self.extra_env))
 
     def version(self):
         commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
@@ -852,17 +854,67 @@ def module_of(row):
     return match.group(1) if match else "swiftmta (other)"
 
 
+CATEGORIES = (   # (label, pattern over the demangled function or its object); the first match counts
+    ("ARC: retain/release", r"^(swift_(retain|release|bridgeObject(Retain|Release)|unknownObject(Retain|Release)|nonatomic_)|"
+                            r"bool swift::RefCounts|swift::RefCounts|swift_isUniquelyReferenced)"),
+    ("generic metadata and conformances at run time",
+     r"(GenericMetadata|MetadataCache|GenericCacheEntry|getCache\(|awaitSatisfyingState|ConcurrentReadableHashMap|"
+     r"LockingConcurrentMap|swift_getTypeByMangledName|swift_conformsToProtocol|swift_getWitnessTable|swift_checkMetadataState|"
+     r"type metadata accessor|metadata completion|swift_getAssociated|swift_getTupleTypeMetadata|swift_getFunctionTypeMetadata|"
+     r"swift_instantiateConcreteTypeFromMangledName|swift_getCanonical)"),
+    ("exclusivity checks", r"(swift_beginAccess|swift_endAccess|swift::runtime::AccessSet)"),
+    ("malloc/free", r"^(malloc|free|cfree|_int_malloc|_int_free|malloc_consolidate|realloc|_int_realloc|calloc|"
+                    r"swift_(allocObject|deallocObject|slowAlloc|slowDealloc|allocBox|deallocBox|deallocClassInstance)|"
+                    r"tcache|unlink_chunk|__libc_malloc|__libc_free|posix_memalign|_mid_memalign|aligned_alloc)"),
+    ("memcpy/memmove/memset", r"^__(mem(cpy|move|set|cmp)|memchr|strlen)"),
+    ("async runtime: tasks, continuations, executors",
+     r"(swift_task_|swift_job|swift_continuation|swift::AsyncTask|swift::runJob|swift_asyncLet|TaskAllocator|StackAllocator|"
+     r"_dispatch|dispatch_|swift_Concurrency|withTaskCancellationHandler|swift::TaskGroup|swift_taskGroup)"),
+    ("String, Substring, Character", r"^(specialized |merged |outlined )*(static )?(String|Substring|_StringGuts|_SmallString|"
+                                     r"_StringObject|Character|Unicode|_StringProcessing|SubstringSearcher|_typeName|"
+                                     r"DefaultStringInterpolation)"),
+    ("CRC32C (spool records)", r"CRC32C"),
+    ("SMTP DATA read and dot-stuffing", r"(SMTPDataReader|SMTPDataEncoder|DotStuff)"),
+    ("logging", r"(Logging\.|Logger|StreamLogHandler|LogHandler)"),
+)
+
+
+def categorize(rows, total):
+    sums = {label: 0 for label, _ in CATEGORIES}
+    sums["everything else"] = 0
+    compiled = [(label, re.compile(pattern)) for label, pattern in CATEGORIES]
+    for row in rows:
+        for label, pattern in compiled:
+            if pattern.search(row["function"]) or pattern.search(row.get("object") or ""):
+                sums[label] += row["ir"]
+                break
+        else:
+            sums["everything else"] += row["ir"]
+    return [{"category": k, "ir": v, "share": round(v / total, 4)} for k, v in sums.items()]
+
+
 def profile(args, run_dir, cgroup_parent, sink, certificate):
     """SwiftMTA under callgrind: the accept path alone (delivery_mode = queue, nothing relayed) and
     accept + relay (the default), instructions per message and the hot spots of each."""
     if not shutil.which("valgrind"):
         raise RuntimeError("the profile needs valgrind (scripts/bootstrap installs it)")
+    # valgrind 3.19 cannot read the DWARF 5 the Swift toolchain writes: a copy without debug
+    # information (function names stay, in the symbol table); and a sigsuspend() shim (see its file).
+    tools = os.path.join(run_dir, "profile-tools")
+    os.makedirs(tools, exist_ok=True)
+    binary = os.path.join(tools, "swiftmta")
+    subprocess.run(["objcopy", "--strip-debug", SwiftMTA.binary, binary], check=True)
+    shim = os.path.join(tools, "valgrind-sigsuspend.so")
+    compiler = shutil.which("cc") or shutil.which("clang")
+    subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(HERE, "valgrind-sigsuspend.c")], check=True)
     out = {"messages": args.profile_messages, "sessions": args.profile_sessions, "phases": {}}
     for phase, mode in (("accept", "queue"), ("accept+relay", None)):
         mta = SwiftMTA(run_dir, cgroup_parent, sink, certificate, folder=f"profile-{mode or 'background'}")
         mta.delivery_mode = mode
+        mta.binary = binary
+        mta.extra_env = {"LD_PRELOAD": shim}
         dump = os.path.join(mta.dir, "callgrind.out")
-        mta.wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}", "--collect-atstart=no",
+        mta.wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}", "--instr-atstart=no",
                        "--separate-threads=no", "--dump-line=no"]
         mta.start_timeout = 300
         mta.configure()
@@ -899,6 +951,7 @@ def profile(args, run_dir, cgroup_parent, sink, certificate):
                   "smtp_source_status": rc, "valgrind_cpu_s": round(cpu1 - cpu0, 1),
                   "by_module": sorted(({"module": k, "ir": v, "share": round(v / total, 4)} for k, v in modules.items()),
                                       key=lambda m: -m["ir"])[:20] if total else [],
+                  "categories": categorize(everything, total) if total else [],
                   "exclusive": exclusive, "inclusive": inclusive}
         out["phases"][phase] = record
         log(f"profile {phase}: {fmt(record['instructions_per_message'])} instructions per message")
@@ -919,6 +972,17 @@ def profile_markdown(p):
         lines.append(f"| {phase} | {fmt(r['instructions_per_message'])} |")
     if p.get("relay_instructions_per_message"):
         lines.append(f"| relay alone (difference) | {fmt(p['relay_instructions_per_message'])} |")
+    phases = list(p["phases"].items())
+    if phases and all(r.get("categories") for _, r in phases):
+        lines.append("")
+        lines.append("| where the instructions go (exclusive) | " + " | ".join(f"{phase}: instructions/msg (share)" for phase, _ in phases) + " |")
+        lines.append("|---|" + "---:|" * len(phases))
+        for i, c in enumerate(phases[0][1]["categories"]):
+            cells = []
+            for _, r in phases:
+                entry = r["categories"][i]
+                cells.append(f"{fmt(entry['ir'] / p['messages'])} ({entry['share'] * 100:.1f}%)")
+            lines.append(f"| {c['category']} | " + " | ".join(cells) + " |")
     for phase, r in p["phases"].items():
         lines.append("")
         lines.append(f"{phase}: instructions by module or library — " + ", ".join(
