@@ -212,14 +212,14 @@ class MemorySampler:
 class Sink:
     """Postfix's smtp-sink, the final destination for every MTA; counts the messages it got."""
 
-    def __init__(self, run_dir, group):
+    def __init__(self, run_dir, group, name="sink"):
         self.port = free_port(SINK_HOST)
         self.group = group
         self._count = 0
         self._lock = threading.Lock()
         env = dict(os.environ, LD_LIBRARY_PATH=POSTFIX_LIB)
         argv = [SMTP_SINK, "-c", "-u", "nobody", "-m", "20000", f"{SINK_HOST}:{self.port}", "4096"]
-        self._stderr = open(os.path.join(run_dir, "sink.stderr"), "wb")
+        self._stderr = open(os.path.join(run_dir, f"{name}.stderr"), "wb")
         self.process = subprocess.Popen(group.wrap(argv), env=env, stdout=subprocess.PIPE, stderr=self._stderr)
         group.root_pids.append(self.process.pid)
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -636,7 +636,8 @@ def settle(mta, sink, timeout=30):
 
 
 def throughput_trial(mta, sink, sink_group, sessions, messages, size):
-    """One trial: smtp-source → MTA (or the sink itself for the ceiling) → sink."""
+    """One trial: smtp-source → MTA → its sink, or (no MTA) smtp-source → SINK, the ceiling."""
+    sink = mta.sink if mta else sink
     group = mta.group if mta else sink_group
     port = mta.port if mta else sink.port
     if mta:
@@ -743,7 +744,8 @@ def loadgen(args_list, timeout):
         return {"failed": "all", "errors": [result.stderr.strip()[-300:]]}
 
 
-def latency_run(mta, sink, sessions, messages, size, starttls):
+def latency_run(mta, sessions, messages, size, starttls):
+    sink = mta.sink
     settle(mta, sink)
     base = sink.count()
     load_before = loadavg()
@@ -756,9 +758,10 @@ def latency_run(mta, sink, sessions, messages, size, starttls):
     return result
 
 
-def idle_run(mta, sink, connections, starttls, warmup):
+def idle_run(mta, connections, starttls, warmup):
     """Fresh MTA, a few messages relayed (lazy set-up done), then memory with CONNECTIONS idle
     connections open minus memory before them, per connection."""
+    sink = mta.sink
     mta.start()
     try:
         if warmup:
@@ -1266,10 +1269,13 @@ def preflight(args):
 
 def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificate):
     classes = {"swiftmta": SwiftMTA, "postfix": Postfix, "sendmail": Sendmail}
-    mtas = []
+    mtas, sinks = [], []
     try:
         for name in args.mtas:
-            mta = classes[name](run_dir, cgroup_parent, sink, certificate)
+            # Each MTA relays to a sink of its own: nothing one delivers late is counted for another.
+            own = Sink(run_dir, ProcessGroup(cgroup_parent, f"sink-{name}"), f"sink-{name}")
+            sinks.append(own)
+            mta = classes[name](run_dir, cgroup_parent, own, certificate)
             mta.configure()
             mtas.append(mta)
         result["versions"] = {m.name: m.version() for m in mtas}
@@ -1282,9 +1288,9 @@ def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificat
         for mta in mtas:
             mta.start()
             # warm-up: lazy set-up and first connections out of the way
-            base = sink.count()
+            base = mta.sink.count()
             smtp_source("127.0.0.1", mta.port, 5, 50, args.size, 120)
-            wait_for_sink(sink, base + 50, time.monotonic(), stall_seconds=20)
+            wait_for_sink(mta.sink, base + 50, time.monotonic(), stall_seconds=20)
 
         order = [None] + mtas
         for sessions in args.sessions:
@@ -1303,7 +1309,7 @@ def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificat
         for sessions in args.latency_sessions:
             for starttls in (False, True):
                 for mta in mtas:
-                    record = latency_run(mta, sink, sessions, args.latency_messages, args.size, starttls)
+                    record = latency_run(mta, sessions, args.latency_messages, args.size, starttls)
                     result["latency"].append(record)
                     a = record.get("accept_ms") or {}
                     log(f"latency {mta.name:9} {'tls' if starttls else 'plain'} S={sessions}: accept p50 {a.get('p50')} "
@@ -1315,7 +1321,7 @@ def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificat
             counts = args.idle if mta.name == "swiftmta" else args.idle_peers
             for connections in counts:
                 for starttls in (False, True):
-                    record = idle_run(mta, sink, connections, starttls, warmup=10)
+                    record = idle_run(mta, connections, starttls, warmup=10)
                     result["idle"].append(record)
                     log(f"idle {mta.name:9} {connections} {'tls' if starttls else 'plain'}: opened {record['ready']}, "
                         f"RSS {fmt(record['rss_per_connection_kib'], 1)} KiB/conn, PSS {fmt(record['pss_per_connection_kib'], 1)} KiB/conn"
@@ -1326,6 +1332,9 @@ def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificat
                 mta.stop()
             except Exception as error:      # keep stopping the others
                 log(f"stopping {mta.label}: {error}")
+        for own in sinks:
+            own.stop()
+            own.group.remove()
 
     loads = [t["loadavg_before"][0] for t in result["trials"]] + [t["loadavg_after"][0] for t in result["trials"]]
     result["load_during_trials"] = {"min": min(loads, default=0), "max": max(loads, default=0)}
