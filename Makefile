@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean fuzz fuzz-maps fuzz-auth bench-tls bench-maps bench-auth
+.PHONY: run test build bootstrap clean fuzz fuzz-maps bench-tls bench-maps bench-auth bench-client
 
 bootstrap:
 	@scripts/bootstrap
@@ -65,18 +65,12 @@ fuzz-maps: bootstrap
 bench-auth: bootstrap
 	$(SWIFT) run -c release MailAuthBenchmark
 
-## make fuzz-auth: libFuzzer over MailAuth's parsers, FUZZ_SECONDS long.
-MAILAUTH_PARSERS := Sources/MailAuth/Mechanisms/DigestMD5Directives.swift \
-	Sources/MailAuth/Mechanisms/SCRAMAttributes.swift Sources/MailAuth/Internal/Base64.swift \
-	Sources/MailAuth/Internal/Bytes.swift
-fuzz-auth:
-	@mkdir -p .build/fuzz/mailauth-corpus
-	@# ld.gold's "Cannot export local symbol" lines are harmless; anything else is shown.
-	swiftc -sanitize=fuzzer,address -parse-as-library -module-name MailAuthFuzz $(MAILAUTH_PARSERS) \
-		Benchmarks/MailAuthFuzz/FuzzParsers.swift -o .build/fuzz/mailauth-parsers 2> .build/fuzz/build.log \
-		|| { cat .build/fuzz/build.log; exit 1; }
-	@grep -v "Cannot export local symbol" .build/fuzz/build.log || true
-	.build/fuzz/mailauth-parsers -max_total_time=$(FUZZ_SECONDS) -max_len=4096 .build/fuzz/mailauth-corpus
+## make bench-client: SMTPClient's messages per second into Postfix's smtp-sink, beside Postfix's
+## smtp-source doing the same in the same run, as a ratio (with and without PIPELINING).
+## BENCH_ARGS="MESSAGES REPEATS SESSIONS" (default 4000 3 1).
+bench-client: bootstrap
+	$(SWIFT) build -c release --product SMTPClientBenchmark
+	.build/release/SMTPClientBenchmark $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-fuzz

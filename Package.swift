@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         // MailAuth's digests (MD5, SHA-1, SHA-256, HMAC) and PBKDF2 for SCRAM and password hashes.
         .package(url: "https://github.com/apple/swift-crypto.git", .upToNextMajor(from: "3.12.3")),
+        // The one Base64 codec (SMTPProtocol's AUTH exchange, MailAuth's SCRAM attributes and verifiers).
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         // C libraries, each reached only through its shim target and the one Swift module above it.
@@ -61,7 +63,10 @@ let package = Package(
         // Leaves: they never import each other.
         .target(
             name: "SMTPProtocol",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -75,6 +80,7 @@ let package = Package(
                 "CSASL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -131,11 +137,38 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Runnable examples (CI builds them with everything else).
+        .executableTarget(
+            name: "SendExample",
+            dependencies: ["SMTPClient", "SMTPProtocol"],
+            path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
+
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
         .executableTarget(
             name: "SMTPProtocolFuzz",
             dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPProtocolFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailAuthFuzz",
+            dependencies: ["MailAuth"],
+            path: "Fuzz/MailAuthFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailRoutingFuzz",
+            dependencies: ["MailRouting"],
+            path: "Fuzz/MailRoutingFuzz",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "SMTPClientFuzz",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPClientFuzz",
             swiftSettings: swiftSettings
         ),
 
@@ -157,6 +190,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "SMTPClientBenchmark",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/SMTPClientBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailAuthBenchmark",
             dependencies: ["MailAuth"],
             path: "Benchmarks/MailAuthBenchmark",
@@ -171,14 +210,17 @@ let package = Package(
         .testTarget(
             name: "MailTLSTests",
             dependencies: [
-                "MailTLS", "TestSupport",
+                // MailMaps for the DANE tests that look TLSA records up as the SMTP client does.
+                "MailTLS", "MailMaps", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            // MailMapsLDAP for the test that initialises libldap and the Cyrus bridge at once.
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
             dependencies: ["MailMaps", "TestSupport"],
@@ -204,6 +246,16 @@ let package = Package(
             name: "MailRoutingTests",
             dependencies: ["MailRouting", "MailMaps", "SMTPProtocol", "TestSupport"],
             exclude: ["Oracle"],
+            swiftSettings: swiftSettings
+        ),
+        // SMTPClient against real servers started on loopback (smtp-sink, aiosmtpd, Sendmail, dnsmasq).
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Peers", "Transcripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

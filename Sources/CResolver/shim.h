@@ -86,6 +86,27 @@ static inline void swiftmta_res_set_option(res_state state, unsigned long option
 
 static inline int swiftmta_res_nscount(res_state state) { return state->nscount; }
 
+/// Nameserver `index` of a state: its numeric address as text (as inet_ntop writes it) and its port.
+/// Returns 0, or -1 when the slot holds no address this can read.
+static inline int swiftmta_res_nameserver(res_state state, int index, char *text, int textSize, unsigned short *port) {
+    if (index < 0 || index >= state->nscount || index >= MAXNS) return -1;
+    if (state->nsaddr_list[index].sin_family == AF_INET) {
+        if (inet_ntop(AF_INET, &state->nsaddr_list[index].sin_addr, text, (socklen_t)textSize) == NULL) return -1;
+        *port = ntohs(state->nsaddr_list[index].sin_port);
+        return 0;
+    }
+#ifdef __GLIBC__
+    // glibc keeps IPv6 servers in _ext.nsaddrs (the IPv4 slot's family is then 0).
+    struct sockaddr_in6 *sa = state->_u._ext.nsaddrs[index];
+    if (sa != NULL && sa->sin6_family == AF_INET6) {
+        if (inet_ntop(AF_INET6, &sa->sin6_addr, text, (socklen_t)textSize) == NULL) return -1;
+        *port = ntohs(sa->sin6_port);
+        return 0;
+    }
+#endif
+    return -1;
+}
+
 static inline unsigned long swiftmta_res_opt_trustad(void) {
 #ifdef RES_TRUSTAD
     return RES_TRUSTAD;

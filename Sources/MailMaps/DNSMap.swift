@@ -90,6 +90,15 @@ public struct DNSMap: MailMap {
         return values.joined(separator: delimiter)
     }
 
+    /// A TLSA record's RDATA in presentation form (RFC 6698 §2.2): `3 1 1 a1b2…`.
+    static func presentation(tlsa rdata: [UInt8]) -> String {
+        let hex = rdata.dropFirst(3).map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
+        }.joined()
+        return rdata.prefix(3).map(String.init).joined(separator: " ") + " " + hex
+    }
+
     private func records(for key: String) async throws(MailMapError) -> [String] {
         let name = domain.map { "\(key).\($0)" } ?? key
         switch recordType {
@@ -97,7 +106,7 @@ public struct DNSMap: MailMap {
         case .aaaa: return try await resolver.ipv6Addresses(name).records
         case .mx: return try await resolver.mx(name).records.map(\.exchange)
         case .txt: return try await resolver.txt(name).records
-        case .tlsa: return try await resolver.tlsa(name).records.map(\.description)
+        case .tlsa: return try await resolver.tlsa(name).records.map { Self.presentation(tlsa: $0) }
         case .dnsbl: return try await resolver.dnsbl(key, zone: domain ?? "")?.addresses ?? []
         }
     }

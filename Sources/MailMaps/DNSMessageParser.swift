@@ -99,8 +99,9 @@ enum DNSMessageParser {
             }
             return .text(String(decoding: text, as: UTF8.self))
         case .tlsa:
+            // Usage, selector and matching type, then the data (RFC 6698 §2.1); MailTLS reads the rest.
             guard rdata.count >= 3 else { return nil }
-            return .tlsa(TLSARecord(usage: rdata[0], selector: rdata[1], matchingType: rdata[2], data: Array(rdata[3...])))
+            return .tlsa(Array(rdata))
         }
     }
 

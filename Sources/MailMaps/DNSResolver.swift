@@ -66,17 +66,25 @@ public final class DNSResolver: Sendable {
         })
     }
 
-    /// The TLSA records of `name` (`_25._tcp.mx.example.com`, RFC 6698 §3).
-    public func tlsa(_ name: String) async throws(MailMapError) -> DNSAnswer<TLSARecord> {
+    /// The TLSA records of `name` (`_25._tcp.mx.example.com`, RFC 6698 §3), each as its RDATA in
+    /// wire form (RFC 6698 §2.1): certificate usage, selector and matching type (one octet each),
+    /// then the certificate association data; every record has at least the three octets.
+    ///
+    /// MailMaps does not interpret the records: MailTLS owns the one TLSA type (its
+    /// `TLSARecord(rdata:)` reads this form), and the two never import each other. Whether the
+    /// records may be used for DANE is ``DNSAnswer/isAuthenticated`` (RFC 7672 §2.2): the AD bit
+    /// of an answer from a resolver ``Configuration/authenticatedDataTrust`` trusts.
+    public func tlsa(_ name: String) async throws(MailMapError) -> DNSAnswer<[UInt8]> {
         let response = try await query(name, type: .tlsa)
-        return response.answer(name: name, records: response.records.compactMap { record -> TLSARecord? in
-            if case .tlsa(let tlsa) = record { return tlsa }
+        return response.answer(name: name, records: response.records.compactMap { record -> [UInt8]? in
+            if case .tlsa(let rdata) = record { return rdata }
             return nil
         })
     }
 
-    /// The TLSA records for a TCP service: `_port._tcp.host` (RFC 6698 §3, RFC 7672 §2.2).
-    public func tlsa(port: Int, host: String) async throws(MailMapError) -> DNSAnswer<TLSARecord> {
+    /// The TLSA records for a TCP service: `_port._tcp.host` (RFC 6698 §3, RFC 7672 §2.2), as
+    /// ``tlsa(_:)`` returns them.
+    public func tlsa(port: Int, host: String) async throws(MailMapError) -> DNSAnswer<[UInt8]> {
         try await tlsa("_\(port)._tcp.\(host)")
     }
 
@@ -151,7 +159,7 @@ public final class DNSResolver: Sendable {
         let parsed = DNSMessageParser.parse(
             UnsafeRawBufferPointer(start: state.buffer, count: Int(length)), type: type,
             maximumTTL: configuration.maximumTTL, negativeTTL: configuration.negativeTTL,
-            trustsAuthenticatedData: configuration.trustsAuthenticatedData)
+            trustsAuthenticatedData: state.trustsAuthenticatedData)
         switch parsed {
         case .success(let response):
             return response
@@ -191,7 +199,8 @@ enum DNSRecordData: Hashable, Sendable {
     case address(String)
     case mx(MXRecord)
     case text(String)
-    case tlsa(TLSARecord)
+    /// The RDATA (RFC 6698 §2.1), at least three octets.
+    case tlsa([UInt8])
 }
 
 /// A decoded answer, as the cache keeps it.
@@ -212,6 +221,9 @@ final class ResolverState: @unchecked Sendable {
     static let bufferSize = 65536
     let state: res_state
     let buffer: UnsafeMutablePointer<UInt8>
+    /// Whether the AD bit of this state's answers is believed: every nameserver it asks is one
+    /// ``DNSResolver/Configuration/authenticatedDataTrust`` trusts.
+    let trustsAuthenticatedData: Bool
 
     init(configuration: DNSResolver.Configuration) throws(MailMapError) {
         var status: Int32 = 0
@@ -233,7 +245,11 @@ final class ResolverState: @unchecked Sendable {
         }
         let seconds = configuration.timeout.components.seconds + (configuration.timeout.components.attoseconds > 0 ? 1 : 0)
         swiftmta_res_set_timing(created, Int32(clamping: max(1, seconds)), Int32(clamping: max(1, configuration.attempts)))
-        swiftmta_res_set_option(created, swiftmta_res_opt_trustad(), configuration.trustsAuthenticatedData ? 1 : 0)
+        let trusted = configuration.authenticatedDataTrust.trusts(Self.nameservers(of: created))
+        // glibc passes the AD bit on (and asks for it) only with RES_TRUSTAD; without it the bit
+        // is cleared from every answer.
+        swiftmta_res_set_option(created, swiftmta_res_opt_trustad(), trusted ? 1 : 0)
+        self.trustsAuthenticatedData = trusted
         self.state = created
         self.buffer = .allocate(capacity: Self.bufferSize)
     }
@@ -241,5 +257,20 @@ final class ResolverState: @unchecked Sendable {
     deinit {
         swiftmta_res_free(state)
         buffer.deallocate()
+    }
+
+    /// The nameservers `state` asks, in order: those configured, or those of /etc/resolv.conf.
+    /// Empty when any of them cannot be read, so that an unknown server is never trusted.
+    static func nameservers(of state: res_state) -> [DNSResolver.Configuration.Nameserver] {
+        var servers: [DNSResolver.Configuration.Nameserver] = []
+        for index in 0..<swiftmta_res_nscount(state) {
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+            var port: UInt16 = 0
+            guard swiftmta_res_nameserver(state, index, &text, Int32(text.count), &port) == 0 else { return [] }
+            let address = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let server = try? DNSResolver.Configuration.Nameserver(address: address, port: Int(port)) else { return [] }
+            servers.append(server)
+        }
+        return servers
     }
 }

@@ -75,12 +75,13 @@ extension DNSResolver {
         /// How long "no such name" and "no such record" are kept when the answer carries no SOA
         /// record to say (RFC 2308 §5).
         public var negativeTTL: Duration
-        /// Whether the AD bit of answers is believed (the resolver's `trust-ad`): only with a
-        /// validating resolver on a trusted path, as DANE requires (RFC 7672 §2.1.1).
-        public var trustsAuthenticatedData: Bool
+        /// Whose AD bit is believed (RFC 7672 §2.1.1): a validating resolver on this host by
+        /// default; see ``AuthenticatedDataTrust``.
+        public var authenticatedDataTrust: AuthenticatedDataTrust
 
         /// The nameservers of /etc/resolv.conf, a 5-second timeout, two attempts, answers kept by
-        /// their TTL up to an hour, negative answers five minutes, the AD bit not trusted.
+        /// their TTL up to an hour, negative answers five minutes, the AD bit believed from
+        /// loopback nameservers only.
         public init(
             nameservers: [Nameserver] = [],
             timeout: Duration = .seconds(5),
@@ -88,7 +89,7 @@ extension DNSResolver {
             cacheCapacity: Int = 10_000,
             maximumTTL: Duration = .seconds(3600),
             negativeTTL: Duration = .seconds(300),
-            trustsAuthenticatedData: Bool = false
+            authenticatedDataTrust: AuthenticatedDataTrust = .loopbackNameservers
         ) {
             self.nameservers = nameservers
             self.timeout = timeout
@@ -96,7 +97,7 @@ extension DNSResolver {
             self.cacheCapacity = cacheCapacity
             self.maximumTTL = maximumTTL
             self.negativeTTL = negativeTTL
-            self.trustsAuthenticatedData = trustsAuthenticatedData
+            self.authenticatedDataTrust = authenticatedDataTrust
         }
     }
 }

@@ -17,7 +17,8 @@
 /// - `list:PATH` — class files of names (local-host-names, relay-domains);
 /// - `inline:{ k=v, … }` — a map in the spec itself (``InlineMap``);
 /// - `sequence:{ spec, spec, … }` — the first map that has the key answers (``SequenceMap``);
-/// - `dns:-R TYPE …` — DNS queries (``DNSMap``).
+/// - `dns:-R TYPE …` — DNS queries (``DNSMap``);
+/// - `passwd:` — the system's user accounts (``PasswdMap``).
 public struct MailMapRegistry: Sendable {
     /// Makes a map from a parsed spec; given the registry, so that composite maps can open theirs.
     public typealias Opener = @Sendable (MailMapSpec, MailMapRegistry) throws(MailMapError) -> any MailMap
@@ -41,14 +42,14 @@ public struct MailMapRegistry: Sendable {
         self.fileOptions = fileOptions
     }
 
-    /// A registry that knows `text`, `aliases`, `list`, `inline`, `sequence` and `dns`.
+    /// A registry that knows `text`, `aliases`, `list`, `inline`, `sequence`, `dns` and `passwd`.
     public static var standard: MailMapRegistry {
         var registry = MailMapRegistry()
         registry.registerStandardTypes()
         return registry
     }
 
-    /// Adds `text`, `aliases`, `list`, `inline`, `sequence` and `dns`.
+    /// Adds `text`, `aliases`, `list`, `inline`, `sequence`, `dns` and `passwd`.
     public mutating func registerStandardTypes() {
         for (type, format) in [("text", MailMapTextParser.Format.table(delimiter: nil)), ("aliases", .aliases), ("list", .list)] {
             register(type) { (spec, registry) throws(MailMapError) -> any MailMap in
@@ -70,6 +71,12 @@ public struct MailMapRegistry: Sendable {
         }
         register("dns") { (spec, registry) throws(MailMapError) -> any MailMap in
             try DNSMap(spec: spec, resolver: registry.resolver)
+        }
+        register("passwd") { (spec, registry) throws(MailMapError) -> any MailMap in
+            guard spec.name.isEmpty else {
+                throw MailMapError(.badSpec, map: spec.description, message: "map spec \"\(spec)\": passwd: takes no name or flags")
+            }
+            return PasswdMap(threadPool: registry.threadPool)
         }
     }
 

@@ -49,16 +49,18 @@ public struct AccessVerdict: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Reads an access map value: `OK`, `RELAY`, `REJECT`, `DISCARD`, `SKIP`, `ERROR:"550 text"`,
-    /// `ERROR:5.7.1:550 text`, `ERROR:550 text`, and `451 text`-style numeric values.
-    /// `nil` for `SKIP` (stop looking for this key, decide nothing) and for values that are not verdicts.
-    static func parse(_ value: String, rejectionText: String) -> Action? {
+    /// Reads an access map value as Sendmail's rulesets do: `OK`, `RELAY`, `REJECT` (refused with
+    /// `rejection`), `DISCARD`, `SKIP`, `ERROR:D.D.D:NNN text`, `ERROR:"NNN text"`, `ERROR:NNN text`,
+    /// and an old-style bare `NNN text` (that reply). Without an enhanced code the reply gets
+    /// `X.0.0` of its class, as Sendmail gives it. `nil` for `SKIP` (stop looking for this key,
+    /// decide nothing) and for values that are not verdicts.
+    static func parse(_ value: String, rejection: SMTPReply) -> Action? {
         let trimmed = value.trimmingSpaces
         switch trimmed.uppercased() {
         case "OK": return .ok
         case "RELAY": return .relay
         case "DISCARD": return .discard
-        case "REJECT": return .reject(SMTPReply(550, .deliveryNotAuthorized, rejectionText))
+        case "REJECT": return .reject(rejection)
         case "SKIP": return nil
         default: break
         }
@@ -87,7 +89,7 @@ public struct AccessVerdict: Hashable, Sendable, CustomStringConvertible {
             enhanced = inline
             body = String(body[body.index(after: space)...])
         }
-        let status = enhanced ?? (code / 100 == 4 ? .temporarySecurityError : .deliveryNotAuthorized)
-        return .reject(SMTPReply(code, status.withClass(code / 100), body.isEmpty ? rejectionText : body))
+        let status = enhanced ?? EnhancedStatusCode(code / 100, 0, 0)!
+        return .reject(SMTPReply(code, status.withClass(code / 100), body.isEmpty ? rejection.lines.joined(separator: " ") : body))
     }
 }

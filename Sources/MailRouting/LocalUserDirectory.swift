@@ -1,37 +1,28 @@
 public import MailMaps
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// Who exists as a local user: the system's accounts (`passwd`), or the keys of a map.
-public enum LocalUserDirectory: Sendable {
-    /// The system's users, through `getpwnam_r(3)`, run on the maps' thread pool.
-    case passwd(MailMapThreadPool)
-    /// The keys of a map (`list:/etc/swiftmta/users`, `ldap:…`).
-    case map(any MailMap)
+/// Who exists as a local user: the keys of a map — the system's accounts (`passwd:`, a
+/// ``PasswdMap``), a list (`list:/etc/swiftmta/users`), LDAP (`ldap:…`).
+public struct LocalUserDirectory: Sendable {
+    /// The map whose keys are the local users.
+    public let map: any MailMap
+
+    /// The users that are keys of `map`.
+    public init(_ map: any MailMap) {
+        self.map = map
+    }
+
+    /// The keys of a map: `.map(registry.open("passwd:"))`.
+    public static func map(_ map: any MailMap) -> LocalUserDirectory {
+        LocalUserDirectory(map)
+    }
 
     /// Whether `user` exists, with the lookup for the trace.
     ///
     /// - Throws: ``MailMapError`` when the map cannot be read.
     func contains(_ user: String) async throws(MailMapError) -> (Bool, RoutingStep) {
-        switch self {
-        case .passwd(let pool):
-            let found = await pool.run { () -> Bool in
-                var entry = Glibc.passwd()
-                var result: UnsafeMutablePointer<Glibc.passwd>?
-                var buffer = [CChar](repeating: 0, count: 16384)
-                return getpwnam_r(user, &entry, &buffer, buffer.count, &result) == 0 && result != nil
-            }
-            return (found, .lookup(MailMapProbe(map: "passwd", key: user, outcome: found ? .found("local user") : .notFound)))
-        case .map(let map):
-            let search = await map.search([user])
-            guard let probe = search.probes.last else { return (false, .rule("no lookup")) }
-            if let error = search.error { throw error }
-            return (search.match != nil, .lookup(probe))
-        }
+        let search = await map.search([user])
+        guard let probe = search.probes.last else { return (false, .rule("no lookup")) }
+        if let error = search.error { throw error }
+        return (search.match != nil, .lookup(probe))
     }
 }

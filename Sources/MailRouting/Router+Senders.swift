@@ -1,4 +1,5 @@
 public import MailMaps
+import SMTPProtocol
 
 extension Router {
     /// Masquerading (MASQUERADE_AS): a sender address of this host (class w, or a
@@ -16,21 +17,22 @@ extension Router {
         let user = address.unquotedLocalPart
         if configuration.exposedUsers.contains(user) { return qualified(address) }
         if let domain = address.domain {
-            guard case .name = domain else { return address }
+            guard domain.isName else { return address }
             let key = domain.lookupKey
             let masqueraded = try await isLocalHostName(key) || configuration.masqueradeDomains.contains { $0.asciiLowercased == key }
             guard masqueraded else { return address }
         }
+        guard let masqueraded = try? MailboxDomain.name(masqueradeAs) else { return address }
         var result = address
-        result.domain = .name(masqueradeAs)
+        result.domain = masqueraded
         return result
     }
 
     /// `user` becomes `user@$j`; an address with a domain is returned as it is.
     func qualified(_ address: RoutingAddress) -> RoutingAddress {
-        guard address.domain == nil else { return address }
+        guard address.domain == nil, let hostname = try? MailboxDomain.name(configuration.hostname) else { return address }
         var result = address
-        result.domain = .name(configuration.hostname)
+        result.domain = hostname
         return result
     }
 

@@ -12,11 +12,13 @@ import SMTPProtocol
 /// The order is Sendmail 8.17's ruleset 0 for the seeds' features:
 /// 1. a bare local name is local;
 /// 2. an address literal goes to that address (or the smart host), unless it is this host's;
-/// 3. for a local host name (class w): the percent hack, bang paths and quoted addresses are
-///    unwrapped and routed again;
+/// 3. for a local host name (class w) and a bare name (Sendmail's Parse0): a quoted local part
+///    is dequoted, and an address in it (`"user@host"@here`), a bang path (`host!user`, a
+///    host without a dot being `host.UUCP`) or the percent hack (`user%host`) is routed again;
 /// 4. for class w and VIRTUSER_DOMAIN domains, the virtusertable: `user+detail@domain`,
 ///    `user++@domain`, `user+*@domain`, `user@domain`, `++@domain`, `+*@domain`, `@domain`, with
-///    `%1` (user), `%2` (detail) and `%3` (+detail); a hit is routed again;
+///    `%1` (user), `%2` (detail) and `%3` (+detail); a hit is routed again; a VIRTUSER_DOMAIN
+///    address without an entry goes on to the domain as any other;
 /// 5. class w: the local mailer (with aliases and the local-user check);
 /// 6. otherwise the mailertable (`host`, `.parent`, …, `.`), then SMART_HOST, then esmtp to
 ///    the domain's MX.
@@ -52,8 +54,7 @@ public struct Router: Sendable {
                 step = try await routeOnce(current, original: address, trace: &trace)
             } catch {
                 trace.append(.rule("table failure: \(error.message)"))
-                let reply = SMTPReply(451, .temporarySystemError, "Temporary lookup failure")
-                return RoutingDecision(address: address, outcome: .refuse(RoutingError(.tableUnavailable, reply: reply), triple: nil), trace: trace)
+                return RoutingDecision(address: address, outcome: .refuse(Self.temporaryRoutingFailure, triple: nil), trace: trace)
             }
             switch step {
             case .done(let outcome):
@@ -67,17 +68,42 @@ public struct Router: Sendable {
         return RoutingDecision(address: address, outcome: .refuse(Self.loopError(address), triple: nil), trace: trace)
     }
 
+    /// A table could not be read: Sendmail's answer for a map's temporary failure.
+    static let temporaryRoutingFailure = RoutingError(.tableUnavailable, reply: SMTPReply(451, .temporarySystemError, "Temporary system failure. Please try again later."))
+
     static func loopError(_ address: RoutingAddress) -> RoutingError {
         RoutingError(.loop, reply: SMTPReply(554, EnhancedStatusCode(5, 4, 6)!, "Routing loop for \(address)"))
     }
 
     private func routeOnce(_ address: RoutingAddress, original: RoutingAddress, trace: inout [RoutingStep]) async throws(MailMapError) -> Step {
         guard let domain = address.domain else {
-            return .done(try await local(address.localPart, trace: &trace))
+            // Sendmail's Parse0 for a name without a domain: dequoted, and routed again when it
+            // holds a routing character (`host!user`, `user%host`, `user@host`).
+            let user = address.unquotedLocalPart
+            if let unwrapped = Self.canonify(user) {
+                return .rewrite(unwrapped.address, because: unwrapped.how)
+            }
+            return .done(try await local(user, trace: &trace))
         }
-        switch domain {
+        let name = domain.lookupKey
+        let isLocal = try await isLocalHostName(name, trace: &trace)
+        if isLocal {
+            // Parse0 for this host's names: `"user"@here` is dequoted, and a local part that
+            // names another address (`user%host@here`, `host!user@here`, `"user@host"@here`) is
+            // routed again.
+            let user = address.unquotedLocalPart
+            if let unwrapped = Self.canonify(user) {
+                return .rewrite(unwrapped.address, because: unwrapped.how)
+            }
+            if user != address.localPart {
+                var dequoted = address
+                dequoted.localPart = user
+                return .rewrite(dequoted, because: "the quoted local part, dequoted")
+            }
+        }
+        switch domain.kind {
         case .ipv4, .ipv6, .general:
-            if try await isLocalHostName(domain.lookupKey, trace: &trace) || domain == .ipv4("127.0.0.1") {
+            if isLocal {
                 return .done(try await local(address.localPart, trace: &trace))
             }
             if let smartHost = configuration.smartHost {
@@ -89,14 +115,9 @@ public struct Router: Sendable {
         case .name:
             break
         }
-        let name = domain.lookupKey
-        let isLocal = try await isLocalHostName(name, trace: &trace)
         let isVirtual = configuration.virtualDomains.contains { $0.asciiLowercased == name }
         if isVirtual { trace.append(.rule("\(name) is a virtual domain (VIRTUSER_DOMAIN)")) }
 
-        if isLocal, let unwrapped = Self.unwrapLocalRoute(address.localPart) {
-            return .rewrite(unwrapped.address, because: unwrapped.how)
-        }
         if isLocal || isVirtual, let virtusertable = tables.virtusertable {
             if let hit = try await virtualUser(address, in: virtusertable, trace: &trace) {
                 return hit
@@ -105,9 +126,11 @@ public struct Router: Sendable {
         if isLocal {
             return .done(try await local(address.localPart, trace: &trace))
         }
+        let virtualOnly = isVirtual
         if isVirtual {
-            trace.append(.rule("no virtusertable entry for \(address)"))
-            return .done(.refuse(RoutingError(.unknownUser, reply: SMTPReply(550, .badDestinationMailbox, "User unknown in virtual user table")), triple: nil))
+            // As Sendmail: a VIRTUSER_DOMAIN is not this host's, so what the virtusertable does
+            // not name goes on to the domain (its MX; with a trailing dot, as Canonify2 writes it).
+            trace.append(.rule("no virtusertable entry for \(address): routed as any other domain"))
         }
         if let mailertable = tables.mailertable {
             let keys = MailMapKeys.domainSuffixes(name, includingRoot: true)
@@ -124,21 +147,26 @@ public struct Router: Sendable {
             return .done(try relay(address, to: smartHost, defaultMailer: .relay))
         }
         trace.append(.rule("not local: esmtp to \(name) by MX"))
-        return .done(try deliver(address, mailer: .esmtp, host: .mx(name)))
+        let absolute = address.domainIsAbsolute || Self.isUUCP(name) || virtualOnly
+        return .done(try deliver(address, mailer: .esmtp, host: .mx(absolute ? name + "." : name)))
     }
 
     // MARK: - Class w
 
-    /// Whether `name` is one of this host's names: `$j`, localhost, [127.0.0.1], the extra names,
-    /// and local-host-names.
+    /// Whether `name` is one of this host's names: `$j`, `localhost` and `localhost.` + the
+    /// host's domain (`$m`), `[127.0.0.1]`, the extra names, and local-host-names.
     public func isLocalHostName(_ name: String) async throws(MailMapError) -> Bool {
         var trace: [RoutingStep] = []
         return try await isLocalHostName(name, trace: &trace)
     }
 
     func isLocalHostName(_ name: String, trace: inout [RoutingStep]) async throws(MailMapError) -> Bool {
-        let key = name.asciiLowercased
-        let builtIn = [configuration.hostname, "localhost", "[127.0.0.1]"] + configuration.extraLocalNames
+        var key = name.asciiLowercased
+        if key.hasSuffix("."), key.count > 1 { key.removeLast() }
+        var builtIn = [configuration.hostname, "localhost", "[127.0.0.1]"] + configuration.extraLocalNames
+        if let dot = configuration.hostname.firstIndex(of: ".") {
+            builtIn.append("localhost" + configuration.hostname[dot...])
+        }
         if builtIn.contains(where: { $0.asciiLowercased == key }) {
             trace.append(.rule("\(key) is this host (class w)"))
             return true
@@ -151,31 +179,33 @@ public struct Router: Sendable {
 
     // MARK: - Local hacks
 
-    /// `user%host@here`, `host!user@here` and `"user@host"@here` name another host: the address
-    /// they carry, and how it was found.
-    static func unwrapLocalRoute(_ localPart: String) -> (address: RoutingAddress, how: String)? {
-        var text = localPart
-        var quoted = false
-        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
-            text = RoutingAddress(localPart: localPart, domain: nil).unquotedLocalPart
-            quoted = true
-        }
-        if text.contains("@"), let address = RoutingAddress(rewritten: text) {
-            return (address, quoted ? "quoted address in the local part" : "address in the local part")
-        }
-        if let percent = text.lastIndex(of: "%") {
-            let user = String(text[..<percent]), host = String(text[text.index(after: percent)...])
-            if !user.isEmpty, let address = RoutingAddress(rewritten: "\(user)@\(host)") {
-                return (address, "the percent hack")
-            }
+    /// Sendmail's canonify (ruleset 3) for a local part that names another address: `user@host`
+    /// (the last `@`), then a UUCP bang path (`host!user`, the first `!`: a host with a dot is a
+    /// domain, one without is `host.UUCP`), then the percent hack (`user%host`, the last `%`).
+    /// `nil` when the text holds none of them.
+    static func canonify(_ text: String) -> (address: RoutingAddress, how: String)? {
+        if text.contains("@") {
+            guard let address = RoutingAddress(rewritten: text) else { return nil }
+            return (address, "an address in the local part")
         }
         if let bang = text.firstIndex(of: "!") {
             let host = String(text[..<bang]), user = String(text[text.index(after: bang)...])
-            if !user.isEmpty, !host.isEmpty, let address = RoutingAddress(rewritten: "\(user)@\(host)") {
-                return (address, "a UUCP bang path")
-            }
+            guard !user.isEmpty, !host.isEmpty else { return nil }
+            let domain = host.contains(".") ? host : host + ".UUCP"
+            guard let address = RoutingAddress(rewritten: "\(user)@\(domain)") else { return nil }
+            return (address, host.contains(".") ? "a bang path" : "a UUCP bang path")
+        }
+        if let percent = text.lastIndex(of: "%") {
+            let user = String(text[..<percent]), host = String(text[text.index(after: percent)...])
+            guard !user.isEmpty, !host.isEmpty, let address = RoutingAddress(rewritten: "\(user)@\(host)") else { return nil }
+            return (address, "the percent hack")
         }
         return nil
+    }
+
+    /// Whether a domain is a UUCP host name made by ``canonify(_:)`` (`host.UUCP`).
+    static func isUUCP(_ domain: String) -> Bool {
+        domain.asciiLowercased.hasSuffix(".uucp")
     }
 
     // MARK: - virtusertable
@@ -260,7 +290,16 @@ public struct Router: Sendable {
             let reply = SMTPReply(451, EnhancedStatusCode(4, 3, 5)!, "Mailer \(mailer) is not defined")
             return .refuse(RoutingError(.unknownMailer, reply: reply), triple: nil)
         }
-        return .deliver(RoutingDecision.Delivery(mailer: mailer, definition: definition, host: host, user: user ?? address.description))
+        return .deliver(RoutingDecision.Delivery(mailer: mailer, definition: definition, host: host, user: user ?? mailerUser(address, mailer: mailer)))
+    }
+
+    /// The recipient as a network mailer gets it: `user@domain`; for a UUCP host, the bang path
+    /// back (`host!user`), qualified with `$j` except for the relay mailer, as Sendmail's
+    /// EnvToSMTP and EnvToL rulesets write it.
+    private func mailerUser(_ address: RoutingAddress, mailer: Mailer) -> String {
+        guard let domain = address.domain?.description, Self.isUUCP(domain) else { return address.description }
+        let path = "\(domain.dropLast(".UUCP".count))!\(address.localPart)"
+        return mailer == .relay ? path : "\(path)@\(configuration.hostname)"
     }
 
     // MARK: - error: entries
@@ -288,18 +327,12 @@ public struct Router: Sendable {
         return .refuse(RoutingError(.tableError, reply: errorReply(host: host, text: text)), triple: RoutingDecision.ErrorTriple(host: host, user: text))
     }
 
-    /// The reply Sendmail's error mailer gives: a leading reply code in the text wins; the host
-    /// part gives the enhanced code (`5.7.1`) or names the error (`nouser`, `nohost`, `tempfail`).
+    /// The reply Sendmail gives for the error mailer at RCPT: a reply code leading the text wins
+    /// (`550 Go away`), and without one it is 553; the host part gives the enhanced code when it is
+    /// one (`5.7.1`), and without one it is 5.3.0 (or `X.0.0` of the code's class). The text is
+    /// kept as it is (`nouser No such domain`).
     static func errorReply(host: String, text: String) -> SMTPReply {
         var message = text.trimmingSpaces
-        var keyword = host.lowercased()
-        if keyword.isEmpty, let space = message.firstIndex(of: " ") {
-            let first = message[..<space].lowercased()
-            if ["nouser", "nohost", "unavailable", "tempfail", "software", "config"].contains(first) {
-                keyword = first
-                message = String(message[message.index(after: space)...])
-            }
-        }
         var code: Int?
         if message.count >= 3, let number = Int(message.prefix(3)), (400...599).contains(number),
            message.count == 3 || message[message.index(message.startIndex, offsetBy: 3)] == " " {
@@ -309,25 +342,16 @@ public struct Router: Sendable {
         if message.hasPrefix("\"") && message.hasSuffix("\"") && message.count >= 2 {
             message = String(message.dropFirst().dropLast())
         }
-        let enhanced: EnhancedStatusCode
-        if let parsed = EnhancedStatusCode(Substring(keyword)) {
-            enhanced = parsed
-        } else {
-            switch keyword {
-            case "nouser": enhanced = .badDestinationMailbox
-            case "nohost": enhanced = EnhancedStatusCode(5, 1, 2)!
-            case "tempfail": enhanced = .temporarySystemError
-            case "software", "config": enhanced = EnhancedStatusCode(5, 3, 5)!
-            default: enhanced = EnhancedStatusCode(5, 0, 0)!
-            }
-        }
-        let replyCode = code ?? (enhanced.statusClass == 4 ? 451 : 550)
+        let replyCode = code ?? 553
+        let enhanced = EnhancedStatusCode(Substring(host)) ?? (code == nil ? EnhancedStatusCode(5, 3, 0)! : EnhancedStatusCode(replyCode / 100, 0, 0)!)
         return SMTPReply(replyCode, enhanced.withClass(replyCode / 100), message.isEmpty ? "Address rejected" : message)
     }
 
     // MARK: - Local delivery
 
-    /// The local mailer for `user`: aliases first, then the local-user directory.
+    /// The local mailer for `user`, as `/parse` names it: the user folded to lower case, with the
+    /// aliases(5) entry it has (`user+detail`, `user+*`, then `user`). Whether the user exists is
+    /// not asked here: `/parse` does not ask it; ``verify(_:)`` and the RCPT answer do.
     private func local(_ user: String, trace: inout [RoutingStep]) async throws(MailMapError) -> RoutingDecision.Outcome {
         // The local mailer folds the user to lower case (Sendmail's local mailer has no F=u).
         let local = user.isEmpty ? "postmaster" : user.asciiLowercased
@@ -335,34 +359,44 @@ public struct Router: Sendable {
             return .refuse(RoutingError(.unknownMailer, reply: SMTPReply(451, EnhancedStatusCode(4, 3, 5)!, "Mailer local is not defined")), triple: nil)
         }
         var delivery = RoutingDecision.Delivery(mailer: .local, definition: definition, host: nil, user: local)
-        let bare = RoutingAddress(localPart: local, domain: nil)
-        let plain = bare.plusDetail.user
-        if let aliases = tables.aliases {
-            var keys = [local.asciiLowercased]
-            if bare.plusDetail.detail != nil {
-                keys.append("\(plain.asciiLowercased)+*")
-                keys.append(plain.asciiLowercased)
-            }
-            let search = await aliases.search(keys)
-            trace += search.probes.map(RoutingStep.lookup)
-            if let probe = try search.get(), let value = probe.value {
-                delivery.aliasExpansion = Self.aliasTargets(value)
-                return .deliver(delivery)
-            }
-        }
-        if let users = tables.localUsers {
-            let (exists, step) = try await users.contains(RoutingAddress(localPart: plain, domain: nil).unquotedLocalPart)
-            trace.append(step)
-            if !exists {
-                if plain.asciiLowercased == "postmaster" {
-                    // RFC 5321 §4.5.1: postmaster must always be accepted.
-                    trace.append(.rule("postmaster is always accepted (RFC 5321 §4.5.1)"))
-                    return .deliver(delivery)
-                }
-                return .refuse(RoutingError(.unknownUser, reply: .userUnknown), triple: nil)
-            }
+        if let (_, value) = try await alias(local, trace: &trace) {
+            delivery.aliasExpansion = Self.aliasTargets(value)
         }
         return .deliver(delivery)
+    }
+
+    /// The aliases(5) entry for a local user: `user+detail`, `user+*`, then `user`.
+    func alias(_ local: String, trace: inout [RoutingStep]) async throws(MailMapError) -> (key: String, value: String)? {
+        guard let aliases = tables.aliases else { return nil }
+        let bare = RoutingAddress(localPart: local, domain: nil)
+        let plain = bare.plusDetail.user.asciiLowercased
+        var keys = [local.asciiLowercased]
+        if bare.plusDetail.detail != nil {
+            keys.append("\(plain)+*")
+            keys.append(plain)
+        }
+        let search = await aliases.search(keys)
+        trace += search.probes.map(RoutingStep.lookup)
+        guard let probe = try search.get(), let value = probe.value else { return nil }
+        return (probe.key, value)
+    }
+
+    /// Whether a local user exists, as Sendmail's recipient() asks at RCPT: an aliases(5) entry,
+    /// or an account in the local-user directory (without its `+detail`). `postmaster` always
+    /// exists (RFC 5321 §4.5.1). `nil` when it exists; the refusal (550 5.1.1) when not.
+    func localUserRefusal(_ user: String, aliases: Bool = true, trace: inout [RoutingStep]) async throws(MailMapError) -> RoutingError? {
+        let local = user.isEmpty ? "postmaster" : user.asciiLowercased
+        if aliases, try await alias(local, trace: &trace) != nil { return nil }
+        guard let users = tables.localUsers else { return nil }
+        let plain = RoutingAddress(localPart: local, domain: nil).plusDetail.user
+        let (exists, step) = try await users.contains(RoutingAddress(localPart: plain, domain: nil).unquotedLocalPart)
+        trace.append(step)
+        if exists { return nil }
+        if plain.asciiLowercased == "postmaster" {
+            trace.append(.rule("postmaster is always accepted (RFC 5321 §4.5.1)"))
+            return nil
+        }
+        return RoutingError(.unknownUser, reply: .userUnknown)
     }
 
     /// The targets of an aliases(5) entry: comma-separated, quotes respected.

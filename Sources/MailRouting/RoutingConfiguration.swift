@@ -29,6 +29,12 @@ public struct RoutingConfiguration: Hashable, Sendable {
     /// `FEATURE(delay_checks)`: client and sender refusals wait until RCPT, so that AUTH and
     /// per-recipient exceptions come first.
     public var delayChecks: Bool
+    /// `FEATURE(accept_unresolvable_domains)`: take senders whose domain does not resolve
+    /// (otherwise check_mail refuses them: 553 5.1.8, or 451 4.1.8 when DNS fails).
+    public var acceptUnresolvableDomains: Bool
+    /// `FEATURE(accept_unqualified_senders)`: take senders without a domain from remote clients
+    /// (otherwise check_mail refuses them: 553 5.5.4).
+    public var acceptUnqualifiedSenders: Bool
     /// `FEATURE(dnsbl)` zones, checked for the client's address.
     public var dnsbl: [DNSBLZone]
     /// `TRUST_AUTH_MECH`: AUTH with one of these mechanisms lets the client relay.
@@ -49,6 +55,8 @@ public struct RoutingConfiguration: Hashable, Sendable {
         relayBasedOnMX: Bool = false,
         blacklistRecipients: Bool = false,
         delayChecks: Bool = false,
+        acceptUnresolvableDomains: Bool = false,
+        acceptUnqualifiedSenders: Bool = false,
         dnsbl: [DNSBLZone] = [],
         trustedMechanisms: Set<String> = [],
         maximumRewriting: Int = 10
@@ -65,6 +73,8 @@ public struct RoutingConfiguration: Hashable, Sendable {
         self.relayBasedOnMX = relayBasedOnMX
         self.blacklistRecipients = blacklistRecipients
         self.delayChecks = delayChecks
+        self.acceptUnresolvableDomains = acceptUnresolvableDomains
+        self.acceptUnqualifiedSenders = acceptUnqualifiedSenders
         self.dnsbl = dnsbl
         self.trustedMechanisms = trustedMechanisms
         self.maximumRewriting = maximumRewriting

@@ -1,7 +1,9 @@
 import NIOCore
 
-/// Ends a session whose client has been silent for the command timeout (RFC 5321 §4.5.3.2.7):
-/// replies 421 4.4.2 and closes, as RFC 5321 §4.2 allows a server that must shut a session down.
+/// Tells the session that its client has been silent for the command timeout (RFC 5321
+/// §4.5.3.2.7): turns the read-idle event into a ``CommandTimeout`` error on the inbound stream.
+/// What to say and whether to close is the state machine's (``SMTPServerStateMachine/timedOut()``);
+/// this handler writes nothing.
 ///
 /// The clock that counts is the client's: idle time before the greeting has gone out (a busy
 /// server is slow to greet) is not held against it.
@@ -11,12 +13,7 @@ final class CommandTimeoutHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let hostname: String
     private var greeted = false
-
-    init(hostname: String) {
-        self.hostname = hostname
-    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         greeted = true
@@ -29,11 +26,9 @@ final class CommandTimeoutHandler: ChannelDuplexHandler {
             return
         }
         guard greeted else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        buffer.writeString("421 4.4.2 \(hostname) Error: timeout exceeded\r\n")
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        context.fireErrorCaught(CommandTimeout())
     }
 }
+
+/// The client was silent for longer than the command timeout; the session's read fails with it.
+struct CommandTimeout: Error {}

@@ -22,20 +22,21 @@ public enum RoutingSetup {
     ///
     /// Class files (local-host-names, relay-domains) given as `text:` are read as lists of names,
     /// as Sendmail reads them, and an aliases file given as `text:` in aliases(5) format.
+    /// `local_users = "passwd"` is the `passwd:` map (the system's accounts, ``PasswdMap``).
     ///
-    /// - Throws: ``MailMapError`` for a table that cannot be opened.
+    /// A table that cannot be opened (a missing or unreadable file, a corrupt database, an LDAP
+    /// server that is down) does not stop the router: it stands in as a ``FailedMailMap`` whose
+    /// every lookup fails with the reason, so that the answers needing it are temporary failures
+    /// (451 4.3.0) and every other answer is unchanged — Postfix's "table that fails".
+    /// ``openingErrors(for:registry:)`` lists them for start-up messages and check-config.
+    ///
+    /// - Throws: ``MailMapError`` of kind `badSpec` for a spec without a known type: a
+    ///   configuration error, not a broken table.
     public static func router(for configuration: SwiftMTAConfiguration, registry: MailMapRegistry) throws(MailMapError) -> Router {
         let specs = configuration.tables
-        func open(_ spec: String?) throws(MailMapError) -> (any MailMap)? {
+        func open(_ spec: String?, textMeans type: String? = nil) throws(MailMapError) -> (any MailMap)? {
             guard let spec else { return nil }
-            return try registry.open(spec)
-        }
-        /// A `text:` spec for a file in another format is read in that format.
-        func open(_ spec: String?, textMeans type: String) throws(MailMapError) -> (any MailMap)? {
-            guard let spec else { return nil }
-            let parsed = try MailMapSpec(spec)
-            if parsed.type == "text" { return try registry.open(MailMapSpec(type: type, name: parsed.name)) }
-            return try registry.open(parsed)
+            return try openOrFailing(effectiveSpec(spec, textMeans: type), registry: registry)
         }
         var tables = RoutingTables(
             localHostNames: try open(specs.localHostNames, textMeans: "list"),
@@ -47,10 +48,47 @@ public enum RoutingSetup {
             aliases: try open(specs.aliases, textMeans: "aliases"),
             resolver: registry.resolver)
         switch specs.localUsers {
-        case "passwd": tables.localUsers = .passwd(registry.threadPool)
         case "any": tables.localUsers = nil
-        default: tables.localUsers = .map(try registry.open(specs.localUsers))
+        case "passwd": tables.localUsers = .map(try openOrFailing("passwd:", registry: registry))
+        default: tables.localUsers = .map(try openOrFailing(specs.localUsers, registry: registry))
         }
         return Router(configuration: configuration.routing, tables: tables)
+    }
+
+    /// The map (``MailMapRegistry/openOrFailing(_:)``), or a failing stand-in when it cannot be
+    /// opened; a spec without a known type is thrown.
+    private static func openOrFailing(_ spec: String, registry: MailMapRegistry) throws(MailMapError) -> any MailMap {
+        let parsed = try MailMapSpec(spec)
+        guard registry.types.contains(parsed.type) else {
+            throw MailMapError(.badSpec, map: spec,
+                message: "map spec \"\(spec)\": unknown map type \"\(parsed.type)\" (known: \(registry.types.joined(separator: ", ")))")
+        }
+        return registry.openOrFailing(spec)
+    }
+
+    /// The tables of `configuration` that cannot be opened, with why: what ``router(for:registry:)``
+    /// replaced by failing stand-ins.
+    public static func openingErrors(for configuration: SwiftMTAConfiguration, registry: MailMapRegistry) -> [MailMapError] {
+        let specs = configuration.tables
+        let named: [(String?, String?)] = [
+            (specs.localHostNames, "list"), (specs.relayDomains, "list"), (specs.virtusertable, nil), (specs.access, nil),
+            (specs.mailertable, nil), (specs.authinfo, nil), (specs.aliases, "aliases"),
+            (["any", "passwd"].contains(specs.localUsers) ? nil : specs.localUsers, nil),
+        ]
+        var errors: [MailMapError] = []
+        for case let (spec?, type) in named {
+            do {
+                _ = try registry.open(effectiveSpec(spec, textMeans: type))
+            } catch {
+                errors.append(error)
+            }
+        }
+        return errors
+    }
+
+    /// A `text:` spec for a file in another format is read in that format.
+    private static func effectiveSpec(_ spec: String, textMeans type: String?) -> String {
+        guard let type, let parsed = try? MailMapSpec(spec), parsed.type == "text" else { return spec }
+        return MailMapSpec(type: type, name: parsed.name).description
     }
 }

@@ -56,7 +56,7 @@ public struct SMTPServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 IdleStateHandler(readTimeout: TimeAmount(timeout)))
                             try channel.pipeline.syncOperations.addHandler(
-                                CommandTimeoutHandler(hostname: configuration.hostname))
+                                CommandTimeoutHandler())
                             return try Connection(wrappingChannelSynchronously: channel)
                         }
                     }

@@ -29,9 +29,11 @@ struct SMTPServerSession {
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         allocator: ByteBufferAllocator
     ) async throws {
+        var limits = configuration.limits.protocolLimits
+        limits.commandTimeout = configuration.limits.commandTimeout
         var machine = SMTPServerStateMachine(configuration: SMTPServerConfiguration(
             hostname: configuration.hostname,
-            limits: configuration.limits.protocolLimits))
+            limits: limits))
         machine.start()
         var pending = allocator.buffer(capacity: 512)
         var iterator = inbound.makeAsyncIterator()
@@ -69,7 +71,15 @@ struct SMTPServerSession {
                 try await outbound.write(pending)
                 pending = allocator.buffer(capacity: 512)
             }
-            guard let bytes = try await iterator.next() else { return }
+            let bytes: ByteBuffer?
+            do {
+                bytes = try await iterator.next()
+            } catch is CommandTimeout {
+                // The machine says what a timeout means now (421 4.4.2 and close).
+                machine.timedOut()
+                continue
+            }
+            guard let bytes else { return }
             machine.receive(bytes)
         }
     }

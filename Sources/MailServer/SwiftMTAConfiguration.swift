@@ -160,12 +160,17 @@ public struct SwiftMTAConfiguration: Sendable {
         }
 
         if let section = try reader.table(document, "relay", at: "") {
-            try reader.checkKeys(section, at: "relay", allowed: ["relay_based_on_mx", "blacklist_recipients", "blocklist_recipients", "delay_checks", "dnsbl"])
+            try reader.checkKeys(section, at: "relay", allowed: [
+                "relay_based_on_mx", "blacklist_recipients", "blocklist_recipients", "delay_checks", "dnsbl",
+                "accept_unresolvable_domains", "accept_unqualified_senders",
+            ])
             routing.relayBasedOnMX = try reader.bool(section, "relay_based_on_mx", at: "relay") ?? false
             let blacklist = try reader.bool(section, "blacklist_recipients", at: "relay")
             let blocklist = try reader.bool(section, "blocklist_recipients", at: "relay")
             routing.blacklistRecipients = blacklist ?? blocklist ?? false
             routing.delayChecks = try reader.bool(section, "delay_checks", at: "relay") ?? false
+            routing.acceptUnresolvableDomains = try reader.bool(section, "accept_unresolvable_domains", at: "relay") ?? false
+            routing.acceptUnqualifiedSenders = try reader.bool(section, "accept_unqualified_senders", at: "relay") ?? false
             for (index, zone) in (try reader.tables(section, "dnsbl", at: "relay") ?? []).enumerated() {
                 let path = "relay.dnsbl[\(index)]"
                 try reader.checkKeys(zone, at: path, allowed: ["zone", "message"])

@@ -16,27 +16,24 @@ final class OpenSSLContext: @unchecked Sendable {
     }
 
     // Immutable after init; OpenSSL allows an SSL_CTX to be shared across threads once configured.
-    let pointer: OpaquePointer
+    private let handle: OpenSSLContextHandle
     let side: Side
     /// The leaf certificate's subject, when the configuration has a certificate.
     let certificateSubject: String?
     /// The leaf certificate's expiry, when the configuration has a certificate.
     let certificateNotAfter: String?
 
+    /// The `SSL_CTX*`, alive as long as this object.
+    var pointer: OpaquePointer { handle.pointer }
+
     init(configuration: TLSConfiguration, side: Side) throws {
         _ = OpenSSLErrorQueue.drain()
-        let method = switch side {
-        case .server: TLS_server_method()
-        case .client: TLS_client_method()
-        }
-        guard let pointer = SSL_CTX_new(method) else {
-            throw TLSConfigurationError(
-                .rejectedSetting, path: nil,
-                message: "cannot create a TLS context: \(OpenSSLErrorQueue.drainedReason(fallback: "out of memory"))")
-        }
-        self.pointer = pointer
+        // Owned from the first line: when a later step throws, the handle (and with it the
+        // context, its certificate, key and trust store) is freed; this object's deinit never runs.
+        let handle = try OpenSSLContextHandle(side: side)
+        let pointer = handle.pointer
+        self.handle = handle
         self.side = side
-        // From here on deinit frees the context if a later step throws.
         swiftmta_SSL_CTX_set_swiftmta_options(pointer)
 
         try Self.applyProtocolVersions(configuration, to: pointer)
@@ -113,10 +110,6 @@ final class OpenSSLContext: @unchecked Sendable {
                     message: "OpenSSL cannot enable DANE: \(OpenSSLErrorQueue.drainedReason(fallback: "unknown reason"))")
             }
         }
-    }
-
-    deinit {
-        SSL_CTX_free(pointer)
     }
 
     // MARK: - Steps

@@ -11,13 +11,19 @@ internal import COpenSSL
 enum PEMCertificates {
     /// Every certificate in a PEM file, in file order; at least one.
     static func load(_ path: String, what: String) throws -> [OpenSSLCertificate] {
-        let bytes = try PEMFile.read(path, what: what)
-        return try parse(bytes, origin: path, what: what)
+        let buffer = try PEMFile.read(path, what: what)
+        return try buffer.withUnsafeBytes { try parse($0, origin: path, what: what) }
     }
 
     /// Every certificate in PEM text, in order; at least one. `origin` names the text in errors.
     static func parse(_ bytes: [UInt8], origin: String, what: String) throws -> [OpenSSLCertificate] {
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+        try bytes.withUnsafeBytes { try parse($0, origin: origin, what: what) }
+    }
+
+    /// Every certificate in `bytes`. The memory BIO reads `bytes` in place, so it lives and dies
+    /// inside the caller's `withUnsafeBytes`.
+    private static func parse(_ bytes: UnsafeRawBufferPointer, origin: String, what: String) throws -> [OpenSSLCertificate] {
+        guard bytes.count <= Int(Int32.max), let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else {
             throw TLSConfigurationError(.malformedPEM, path: origin, message: "cannot buffer \(what) \(origin)")
         }
         defer { BIO_free(bio) }
@@ -42,13 +48,9 @@ enum PEMCertificates {
 /// A PEM private key, decrypted with a passphrase when it is encrypted.
 enum PEMPrivateKey {
     static func load(_ path: String, passphrase: String?) throws -> OpenSSLPrivateKey {
-        var bytes = try PEMFile.read(path, what: "private key file")
-        // The key's bytes are wiped once OpenSSL has parsed them.
-        defer { for index in bytes.indices { bytes[index] = 0 } }
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw TLSConfigurationError(.malformedPEM, path: path, message: "cannot buffer private key file \(path)")
-        }
-        defer { BIO_free(bio) }
+        let buffer = try PEMFile.read(path, what: "private key file")
+        // The key's bytes are wiped as soon as OpenSSL has parsed them (and again when freed).
+        defer { buffer.wipe() }
         _ = OpenSSLErrorQueue.drain()
 
         // The passphrase reaches OpenSSL's callback through its user-data pointer: a NUL-terminated
@@ -64,11 +66,18 @@ enum PEMPrivateKey {
             memcpy(buffer, source, Int(length))
             return length
         }
-        let key = secret.withUnsafeMutableBufferPointer { secretBuffer in
-            PEM_read_bio_PrivateKey(bio, nil, callback, UnsafeMutableRawPointer(secretBuffer.baseAddress))
+        let key = try buffer.withUnsafeBytes { bytes throws(TLSConfigurationError) -> OpaquePointer? in
+            // The BIO reads the buffer in place: it is created and freed inside this closure.
+            guard bytes.count <= Int(Int32.max), let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else {
+                throw TLSConfigurationError(.malformedPEM, path: path, message: "cannot buffer private key file \(path)")
+            }
+            defer { BIO_free(bio) }
+            return secret.withUnsafeMutableBufferPointer { secretBuffer in
+                PEM_read_bio_PrivateKey(bio, nil, callback, UnsafeMutableRawPointer(secretBuffer.baseAddress))
+            }
         }
         guard let key else {
-            let encrypted = Self.contains(bytes, "ENCRYPTED")
+            let encrypted = buffer.contains("ENCRYPTED")
             let reason = OpenSSLErrorQueue.drainedReason(fallback: "no PEM private key found")
             if encrypted {
                 let what = passphrase == nil ? "no passphrase was given" : "the passphrase is wrong"
@@ -79,14 +88,5 @@ enum PEMPrivateKey {
                 .malformedPEM, path: path, message: "private key file \(path) holds no usable PEM private key (\(reason))")
         }
         return OpenSSLPrivateKey(taking: key)
-    }
-
-    private static func contains(_ bytes: [UInt8], _ word: String) -> Bool {
-        let needle = Array(word.utf8)
-        guard bytes.count >= needle.count else { return false }
-        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return true }
-        }
-        return false
     }
 }

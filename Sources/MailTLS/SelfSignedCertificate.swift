@@ -19,7 +19,7 @@ internal import COpenSSL
 /// try pair.write(certificateFile: "/var/spool/swiftmta/tls/cert.pem",
 ///                privateKeyFile: "/var/spool/swiftmta/tls/key.pem")
 /// ```
-public struct SelfSignedCertificate: Sendable, CustomStringConvertible {
+public struct SelfSignedCertificate: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The key algorithm of a generated certificate.
     public enum KeyType: Sendable, Hashable, CustomStringConvertible {
         /// RSA with a modulus of `bits` bits (2048 or more; every peer accepts RSA).
@@ -38,8 +38,11 @@ public struct SelfSignedCertificate: Sendable, CustomStringConvertible {
 
     /// The certificate in PEM form.
     public let certificatePEM: String
-    /// The unencrypted private key in PKCS#8 PEM form. Never shown in ``description``.
-    public let privateKeyPEM: String
+    /// The unencrypted private key in PKCS#8 PEM form. Never shown in ``description``, a debug
+    /// description or `dump()`.
+    public var privateKeyPEM: String { privateKey.value }
+    /// Where the key is kept: a value whose every description and mirror is `<redacted>`.
+    private let privateKey: RedactedText
     /// The certificate's facts (subject, fingerprint, validity).
     public let certificate: TLSCertificate
 
@@ -95,7 +98,7 @@ public struct SelfSignedCertificate: Sendable, CustomStringConvertible {
         let certificatePEM = try pem { PEM_write_bio_X509($0, x509) }
         let keyPEM = try pem { PEM_write_bio_PrivateKey($0, key.pointer, nil, nil, 0, nil, nil) }
         return SelfSignedCertificate(
-            certificatePEM: certificatePEM, privateKeyPEM: keyPEM, certificate: TLSCertificate(certificate))
+            certificatePEM: certificatePEM, privateKey: RedactedText(keyPEM), certificate: TLSCertificate(certificate))
     }
 
     /// Writes the certificate (mode 0644) and the key (mode 0600) atomically: each goes to a new
@@ -112,6 +115,9 @@ public struct SelfSignedCertificate: Sendable, CustomStringConvertible {
     public var description: String {
         "SelfSignedCertificate(\(certificate.subject), sha256=\(certificate.sha256Fingerprint), private key <redacted>)"
     }
+
+    /// The same as ``description``; never the key.
+    public var debugDescription: String { description }
 
     // MARK: - Steps
 

@@ -1,11 +1,15 @@
 /// A TLSA record's data (RFC 6698 §2.1): how a certificate is matched, and the data to match.
 ///
-/// MailTLS does not look records up; the caller (an SMTP client that resolved `_25._tcp.HOST`
-/// with DNSSEC, RFC 7672 §2.2) supplies them to ``TLSPeerVerification/dane(records:hostNames:)``
-/// or ``DANEMatcher``.
+/// This is SwiftMTA's one TLSA type. MailTLS does not look records up: MailMaps' `DNSResolver`
+/// returns each TLSA record's RDATA as octets (`DNSAnswer<[UInt8]>`, with the answer's AD bit in
+/// `isAuthenticated`), and the SMTP client turns them into records with ``init(rdata:)`` and
+/// into a verification with ``TLSPeerVerification/forTLSARecords(_:isAuthenticated:hostNames:)``
+/// (RFC 7672 §2.2). The two libraries are leaves that never import each other, so the DNS side
+/// hands over the wire form (RFC 6698 §2.1) rather than a second record type.
 ///
 /// ```swift
 /// let record = try TLSARecord(presentation: "3 1 1 8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1")
+/// let fromDNS = try answer.records.map { try TLSARecord(rdata: $0) }   // MailMaps' DNSAnswer<[UInt8]>
 /// ```
 public struct TLSARecord: Sendable, Hashable, CustomStringConvertible {
     /// The certificate usage field (RFC 6698 §2.1.1, RFC 7218 acronyms).
@@ -94,6 +98,25 @@ public struct TLSARecord: Sendable, Hashable, CustomStringConvertible {
         self.data = data
     }
 
+    /// A record from its wire form (RFC 6698 §2.1): the usage, selector and matching type octets,
+    /// then the certificate association data — the RDATA MailMaps' `DNSResolver.tlsa(_:)` returns.
+    ///
+    /// - Throws: ``TLSError`` of kind ``TLSError/Kind-swift.struct/malformedTLSARecord`` when the
+    ///   RDATA is shorter than the three fixed octets.
+    public init(rdata: [UInt8]) throws {
+        guard rdata.count >= 3 else {
+            throw TLSError(.malformedTLSARecord, "TLSA RDATA of \(rdata.count) octets is shorter than the usage, selector and matching type fields (RFC 6698 §2.1)")
+        }
+        self.init(
+            usage: Usage(rdata[0]), selector: Selector(rdata[1]), matchingType: MatchingType(rdata[2]),
+            data: Array(rdata[3...]))
+    }
+
+    /// The wire form (RFC 6698 §2.1): usage, selector, matching type, data.
+    public var rdata: [UInt8] {
+        [usage.value, selector.value, matchingType.value] + data
+    }
+
     /// A record from its presentation form (RFC 6698 §2.2): `3 1 1 HEX…`, the hex digits possibly
     /// split by white space.
     ///
@@ -131,9 +154,13 @@ public struct TLSARecord: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether an SMTP client uses the record (RFC 7672 §3.1.3, §2.2): DANE-TA or DANE-EE, with a
-    /// selector and matching type RFC 6698 defines.
+    /// selector and matching type RFC 6698 defines, and some data to match. (OpenSSL also refuses a
+    /// digest of the wrong length when the record is added; such a record counts as unusable too.)
+    ///
+    /// A record is only usable at all when its RRset was DNSSEC-validated: see
+    /// ``TLSPeerVerification/forTLSARecords(_:isAuthenticated:hostNames:)``.
     public var isUsableForSMTP: Bool {
-        (usage == .daneTA || usage == .daneEE) && selector.value <= 1 && matchingType.value <= 2
+        (usage == .daneTA || usage == .daneEE) && selector.value <= 1 && matchingType.value <= 2 && !data.isEmpty
     }
 
     /// The presentation form: `3 1 1 8cb0…` (lower-case hex).

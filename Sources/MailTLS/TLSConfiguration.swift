@@ -22,15 +22,21 @@
 /// load with a ``TLSConfigurationError/Kind-swift.struct/weakKey`` error that says so. Such a key
 /// works when ``securityLevel`` is set to 1, which also accepts other 80-bit-strength algorithms;
 /// the better fix is a new 2048-bit key.
-public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
+public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The PEM file with the certificate first and any intermediate certificates after it.
     /// A server needs one; a client presents it when the server asks (RFC 8446 §4.4.2).
     public var certificateChainFile: String?
     /// The PEM file with the private key of the certificate (PKCS#8 or traditional, optionally
     /// encrypted).
     public var privateKeyFile: String?
-    /// The passphrase of an encrypted ``privateKeyFile``. Never shown in ``description`` or errors.
-    public var privateKeyPassphrase: String?
+    /// The passphrase of an encrypted ``privateKeyFile``. Never shown in ``description``, a debug
+    /// description, `dump()` or errors.
+    public var privateKeyPassphrase: String? {
+        get { passphrase?.value }
+        set { passphrase = newValue.map(RedactedText.init) }
+    }
+    /// Where the passphrase is kept: a value whose every description and mirror is `<redacted>`.
+    private var passphrase: RedactedText?
     /// A PEM file of trusted CA certificates (`confCACERT`).
     public var caFile: String?
     /// A directory of trusted CA certificates named by subject hash, as `openssl rehash` (or
@@ -63,7 +69,7 @@ public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
     public init() {
         certificateChainFile = nil
         privateKeyFile = nil
-        privateKeyPassphrase = nil
+        passphrase = nil
         caFile = nil
         caDirectory = nil
         trustsSystemCertificates = false
@@ -115,4 +121,7 @@ public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
         parts.append("client_certificates=\(clientCertificates)")
         return "TLSConfiguration(" + parts.joined(separator: ", ") + ")"
     }
+
+    /// The same as ``description``: the passphrase shows as `<redacted>`.
+    public var debugDescription: String { description }
 }

@@ -31,6 +31,15 @@ final class TLSConnection {
         case client
     }
 
+    /// Whether the connection verifies by DANE, and with what.
+    private enum DANEState {
+        case notRequested
+        /// Usable records were added to OpenSSL's DANE verifier.
+        case verifying
+        /// No record was usable: encrypt without authentication (RFC 7672 §2.2).
+        case noUsableRecords
+    }
+
     private let ssl: OpaquePointer
     private let readBIO: OpaquePointer
     private let writeBIO: OpaquePointer
@@ -38,6 +47,8 @@ final class TLSConnection {
     private let context: OpenSSLContext
     let role: Role
     private let clientCertificatePolicy: TLSClientCertificatePolicy
+    /// What DANE was asked to do on this connection.
+    private var dane: DANEState = .notRequested
     /// The peer, for messages: `127.0.0.1:25`, or `peer` before the channel is known.
     var peer = "peer"
 
@@ -134,11 +145,15 @@ final class TLSConnection {
         }
         // DANE-EE(3) authenticates the key itself: no name checks (RFC 7672 §3.1.1).
         _ = SSL_dane_set_flags(ssl, UInt(DANE_FLAG_NO_DANE_EE_NAMECHECKS))
-        let usable = Self.addTLSARecords(records, to: ssl)
-        guard usable > 0 else {
-            throw TLSError(
-                .verificationFailed,
-                "none of the \(records.count) TLSA records for \(baseDomain) is usable (RFC 7672 §3.1.3: only DANE-TA(2) and DANE-EE(3) with selector 0 or 1 and matching type 0, 1 or 2)")
+        if Self.addTLSARecords(records, to: ssl) > 0 {
+            dane = .verifying
+        } else {
+            // RFC 7672 §2.2: a validated RRset without a usable record (only PKIX usages, unknown
+            // selectors or matching types, digests of the wrong length) still requires TLS, but
+            // without authentication. OpenSSL verifies nothing by DANE without records; the
+            // facts report the outcome.
+            SSL_set_verify(ssl, SSL_VERIFY_NONE, nil)
+            dane = .noUsableRecords
         }
     }
 
@@ -291,10 +306,19 @@ final class TLSConnection {
         return TLSSessionFacts(
             protocolVersion: version, cipher: cipherName, cipherBits: Int(bits), cipherAlgorithmBits: Int(algorithmBits),
             peerCertificate: peerCertificate, verification: verification, serverName: serverName,
-            matchedTLSARecord: matchedTLSARecord())
+            dane: daneOutcome())
     }
 
-    private func matchedTLSARecord() -> TLSARecord? {
+    private func daneOutcome() -> DANEOutcome? {
+        switch dane {
+        case .notRequested: return nil
+        case .noUsableRecords: return .noUsableRecords
+        case .verifying: return Self.matchedTLSARecord(ssl).map(DANEOutcome.authenticated)
+        }
+    }
+
+    /// The TLSA record OpenSSL's DANE verifier matched, if any (`SSL_get0_dane_tlsa(3)`).
+    static func matchedTLSARecord(_ ssl: OpaquePointer) -> TLSARecord? {
         guard SSL_get0_dane_authority(ssl, nil, nil) >= 0 else { return nil }
         var usage: UInt8 = 0
         var selector: UInt8 = 0

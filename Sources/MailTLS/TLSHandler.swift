@@ -97,7 +97,8 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
     ///   - handshakePromise: completed with the facts when the handshake succeeds, failed with a
     ///     ``TLSError`` when it does not.
     /// - Throws: ``TLSError`` when the policy cannot be applied: host-name verification without a
-    ///   name, DANE without a usable TLSA record.
+    ///   name, DANE without a TLSA base domain. (DANE with no usable record is not an error: the
+    ///   handshake runs unauthenticated and ``TLSSessionFacts/dane`` says so, RFC 7672 §2.2.)
     public init(
         clientContext: TLSClientContext,
         serverName: String?,
@@ -371,10 +372,12 @@ public final class TLSHandler: ChannelInboundHandler, ChannelOutboundHandler, Re
         bufferedWrites.removeFirst(flushedWrites)
         flushedWrites = 0
         var promises: [EventLoopPromise<Void>] = []
-        for write in writes {
+        for (index, write) in zip(writes.indices, writes) {
             if let error = connection.write(write.data) {
-                write.promise?.fail(error)
+                // Every write of the batch fails: those already encrypted (their ciphertext is
+                // never sent), this one, and the ones after it, which are no longer buffered.
                 for other in promises { other.fail(error) }
+                for later in writes[index...] { later.promise?.fail(error) }
                 fail(error, context: context)
                 return
             }

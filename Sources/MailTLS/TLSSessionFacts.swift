@@ -18,8 +18,13 @@ public struct TLSSessionFacts: Sendable, Hashable, CustomStringConvertible {
     public let verification: TLSVerificationResult
     /// The server name the client sent (SNI, RFC 6066 §3), on either side; `nil` when none was.
     public let serverName: String?
-    /// The TLSA record that authenticated the peer, when DANE did (RFC 7672).
-    public let matchedTLSARecord: TLSARecord?
+    /// What DANE established, when the client asked for it (``TLSPeerVerification/dane(records:hostNames:)``):
+    /// the server authenticated by a TLSA record, or no usable record and so TLS without
+    /// authentication (RFC 7672 §2.2). `nil` without DANE and on the server side.
+    public let dane: DANEOutcome?
+
+    /// The TLSA record that authenticated the peer, when DANE did (RFC 7672 §3).
+    public var matchedTLSARecord: TLSARecord? { dane?.matchedRecord }
 
     /// The facts as Sendmail logs them after `STARTTLS=server, relay=…, `:
     /// `version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256`.
@@ -41,8 +46,10 @@ public struct TLSSessionFacts: Sendable, Hashable, CustomStringConvertible {
         if let peerCertificate {
             text += ", cert-subject=\(peerCertificate.subject), cert-issuer=\(peerCertificate.issuer)"
         }
-        if let matchedTLSARecord {
-            text += ", dane=\(matchedTLSARecord.usage)"
+        switch dane {
+        case .authenticated(let record)?: text += ", dane=\(record.usage)"
+        case .noUsableRecords?: text += ", dane=no-usable-records"
+        case nil: break
         }
         return text
     }

@@ -14,7 +14,7 @@ public struct BodyType: Hashable, Sendable, CustomStringConvertible {
 
     /// The body type for a keyword; `nil` for an unknown one.
     public init?(keyword: String) {
-        switch keyword.uppercased() {
+        switch SMTPCharacterClass.asciiUppercased(keyword) {
         case "7BIT": self = .sevenBit
         case "8BITMIME": self = .eightBitMIME
         case "BINARYMIME": self = .binaryMIME

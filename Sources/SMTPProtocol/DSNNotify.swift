@@ -14,7 +14,7 @@ public enum DSNNotify: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the value; `nil` when it is not `NEVER` or a comma list of known conditions.
     public init?(_ value: String) {
-        let words = value.uppercased().split(separator: ",", omittingEmptySubsequences: false)
+        let words = SMTPCharacterClass.asciiUppercased(value).split(separator: ",", omittingEmptySubsequences: false)
         if words == ["NEVER"] {
             self = .never
             return

@@ -3,9 +3,9 @@ public struct EHLOKeyword: Hashable, Sendable, CustomStringConvertible {
     /// The keyword, upper-cased.
     public let name: String
 
-    /// Makes a keyword (upper-cased).
+    /// Makes a keyword (ASCII letters upper-cased; RFC 5321 §4.1.1.1 keywords are ASCII).
     public init(_ name: String) {
-        self.name = name.uppercased()
+        self.name = SMTPCharacterClass.asciiUppercased(name)
     }
 
     /// RFC 2920.

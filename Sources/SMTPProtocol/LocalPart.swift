@@ -8,8 +8,20 @@ public struct LocalPart: Hashable, Sendable, CustomStringConvertible {
     /// The unquoted local part.
     public let unquoted: String
 
-    /// Makes a local part from its unquoted form. Any string is allowed; ``quoted`` escapes it.
-    public init(_ unquoted: String) {
+    /// Makes a local part from its unquoted form; ``quoted`` escapes what needs it.
+    ///
+    /// - Throws: ``SMTPAddressError`` when the text holds a control character (CR, LF, NUL, any
+    ///   other C0 control or DEL): no form of a local part may carry one (RFC 5321 §4.1.2 allows
+    ///   printable ASCII and, with SMTPUTF8, UTF-8), and one would let a value end a command line.
+    public init(_ unquoted: String) throws(SMTPAddressError) {
+        if let bad = unquoted.unicodeScalars.first(where: SMTPCharacterClass.isControl) {
+            throw SMTPAddressError(.malformedLocalPart, "control character U+\(String(bad.value, radix: 16, uppercase: true)) in a local part")
+        }
+        self.unquoted = unquoted
+    }
+
+    /// Checked already (by the parser).
+    init(validated unquoted: String) {
         self.unquoted = unquoted
     }
 

@@ -67,7 +67,7 @@ public struct MailParameters: Hashable, Sendable {
             case ("SMTPUTF8", nil):
                 smtpUTF8 = true
             case ("RET", let value?):
-                guard let ret = DSNReturn(rawValue: value.uppercased()) else {
+                guard let ret = DSNReturn(rawValue: SMTPCharacterClass.asciiUppercased(value)) else {
                     throw SMTPCommandError(.invalidArgument, "RET must be FULL or HDRS")
                 }
                 dsnReturn = ret

@@ -11,11 +11,23 @@ public struct RecipientParameters: Hashable, Sendable {
     /// The value of ORCPT (RFC 3461 §4.2).
     public struct OriginalRecipient: Hashable, Sendable {
         /// The address type, as sent (`rfc822`, `utf-8`).
-        public var type: String
-        /// The address, xtext-decoded.
-        public var address: String
+        public let type: String
+        /// The address, xtext-decoded (xtext encodes every byte it cannot carry, RFC 3461 §4).
+        public let address: String
 
-        public init(type: String, address: String) {
+        /// Makes the value of ORCPT.
+        ///
+        /// - Throws: ``SMTPCommandError`` (``SMTPCommandError/Kind/invalidArgument``) when `type`
+        ///   is not an atom (RFC 3461 §4.2: printable ASCII without specials, `=` or space) or
+        ///   `address` is empty.
+        public init(type: String, address: String) throws(SMTPCommandError) {
+            let specials: Set<Unicode.Scalar> = ["(", ")", "<", ">", "@", ",", ";", ":", "\\", "\"", ".", "[", "]", "="]
+            guard !type.isEmpty, type.unicodeScalars.allSatisfy({ (33...126).contains($0.value) && !specials.contains($0) }) else {
+                throw SMTPCommandError(.invalidArgument, "ORCPT address type must be an atom such as rfc822")
+            }
+            guard !address.isEmpty else {
+                throw SMTPCommandError(.invalidArgument, "ORCPT must be addr-type;xtext")
+            }
             self.type = type
             self.address = address
         }
@@ -49,7 +61,7 @@ public struct RecipientParameters: Hashable, Sendable {
                 else {
                     throw SMTPCommandError(.invalidArgument, "ORCPT must be addr-type;xtext")
                 }
-                originalRecipient = OriginalRecipient(type: String(value[..<semicolon]), address: address)
+                originalRecipient = try OriginalRecipient(type: String(value[..<semicolon]), address: address)
             case ("NOTIFY", nil), ("ORCPT", nil):
                 throw SMTPCommandError(.invalidArgument, "\(parameter.keyword) requires a value")
             default:

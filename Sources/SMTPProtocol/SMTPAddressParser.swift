@@ -18,7 +18,7 @@ struct SMTPAddressParser {
 
     mutating func expectEnd() throws(SMTPAddressError) {
         guard index == scalars.count else {
-            throw SMTPAddressError(.malformedPath, "unexpected \"\(String(current!))\" \(position)")
+            throw SMTPAddressError(.malformedPath, "unexpected \"\(Self.shown(current!))\" \(position)")
         }
     }
 
@@ -39,7 +39,13 @@ struct SMTPAddressParser {
             while current == "@" {
                 index += 1
                 route.append(try parseDomainName())
-                if current == "," { index += 1; continue }
+                if current == "," {
+                    index += 1
+                    guard current == "@" else {
+                        throw SMTPAddressError(.malformedPath, "source route needs \"@domain\" after \",\" \(position)")
+                    }
+                    continue
+                }
                 guard current == ":" else {
                     throw SMTPAddressError(.malformedPath, "source route must end with \":\" \(position)")
                 }
@@ -54,7 +60,7 @@ struct SMTPAddressParser {
         let mailbox = try parseMailbox()
         if bracketed {
             guard current == ">" else {
-                throw SMTPAddressError(.malformedPath, current == nil ? "missing \">\" at the end of the path" : "unexpected \"\(String(current!))\" \(position)")
+                throw SMTPAddressError(.malformedPath, current == nil ? "missing \">\" at the end of the path" : "unexpected \"\(Self.shown(current!))\" \(position)")
             }
             index += 1
         }
@@ -64,7 +70,7 @@ struct SMTPAddressParser {
 
     private func remainingEquals(_ text: String) -> Bool {
         let rest = String(String.UnicodeScalarView(scalars[index...]))
-        return rest.lowercased() == text
+        return SMTPCharacterClass.asciiCaseInsensitiveEquals(rest, text)
     }
 
     mutating func parseMailbox() throws(SMTPAddressError) -> Mailbox {
@@ -73,18 +79,20 @@ struct SMTPAddressParser {
             if current == nil {
                 throw SMTPAddressError(.malformedPath, "missing \"@domain\" after the local part")
             }
-            throw SMTPAddressError(.malformedLocalPart, "unexpected \"\(String(current!))\" in the local part \(position)")
+            throw SMTPAddressError(.malformedLocalPart, "unexpected \"\(Self.shown(current!))\" in the local part \(position)")
         }
         index += 1
-        let domain: MailboxDomain
-        if current == "[" {
-            domain = try parseAddressLiteral()
-        } else {
-            domain = .name(try parseDomainName())
-        }
         // RFC 5321 §4.5.3.1 asks for no limits where possible: the local part is bounded only by
         // the command line; the domain by DNS (255 octets, labels of 63).
-        return Mailbox(localPart: localPart, domain: domain)
+        return Mailbox(localPart: localPart, domain: try parseDomain())
+    }
+
+    /// `Domain / address-literal` (RFC 5321 §4.1.2).
+    mutating func parseDomain() throws(SMTPAddressError) -> MailboxDomain {
+        if current == "[" {
+            return try parseAddressLiteral()
+        }
+        return MailboxDomain(validated: .name(try parseDomainName()))
     }
 
     private mutating func parseLocalPart() throws(SMTPAddressError) -> LocalPart {
@@ -110,7 +118,7 @@ struct SMTPAddressParser {
                 }
                 text.append(scalar)
             }
-            return LocalPart(String(text))
+            return LocalPart(validated: String(text))
         }
         var text = String.UnicodeScalarView()
         var atomLength = 0
@@ -134,54 +142,93 @@ struct SMTPAddressParser {
         guard atomLength > 0 else {
             throw SMTPAddressError(.malformedLocalPart, "local part ends with \".\"")
         }
-        return LocalPart(String(text))
+        return LocalPart(validated: String(text))
     }
 
+    /// `Domain = sub-domain *("." sub-domain)` (RFC 5321 §4.1.2): LDH labels of ASCII letters,
+    /// digits and inner hyphens; or U-labels (RFC 5890 §2.3.2.1) whose non-ASCII characters are
+    /// PVALID (RFC 5892), that do not start with a combining mark or hold `--` in their third and
+    /// fourth positions (RFC 5891 §4.2.3), and whose A-label is at most 63 octets. Only U+002E
+    /// separates labels (U+3002 and its kin are not dots in SMTP). The whole name, in A-label
+    /// form, is at most 255 octets (RFC 5321 §4.5.3.1.2).
+    ///
+    /// Not checked: the Bidi rule (RFC 5893) and NFC normalization of U-labels.
     private mutating func parseDomainName() throws(SMTPAddressError) -> String {
         var text = String.UnicodeScalarView()
-        var labelLength = 0
-        var lastWasHyphen = false
+        var label: [Unicode.Scalar] = []
+        var octets = 0
+        func finishLabel(at position: String) throws(SMTPAddressError) {
+            guard let first = label.first, let last = label.last else {
+                throw SMTPAddressError(.malformedDomain, "empty label in the domain \(position)")
+            }
+            guard first != "-" else {
+                throw SMTPAddressError(.malformedDomain, "domain label starts with \"-\" \(position)")
+            }
+            guard last != "-" else {
+                throw SMTPAddressError(.malformedDomain, "domain label ends with \"-\" \(position)")
+            }
+            var length = label.count
+            if label.contains(where: { !$0.isASCII }) {
+                guard !SMTPCharacterClass.isCombiningMark(first) else {
+                    throw SMTPAddressError(.malformedDomain, "U-label starts with a combining mark (RFC 5891 section 4.2.3.2) \(position)")
+                }
+                guard !(label.count >= 4 && label[2] == "-" && label[3] == "-") else {
+                    throw SMTPAddressError(.malformedDomain, "U-label has \"--\" in its third and fourth places (RFC 5891 section 4.2.3.1) \(position)")
+                }
+                let lowered = label.map { (0x41...0x5A).contains($0.value) ? Unicode.Scalar($0.value + 0x20)! : $0 }
+                guard let encoded = Punycode.encode(lowered) else {
+                    throw SMTPAddressError(.tooLong, "domain label is too long")
+                }
+                length = 4 + encoded.utf8.count
+            }
+            guard length <= 63 else {
+                throw SMTPAddressError(.tooLong, "domain label longer than 63 octets")
+            }
+            octets += length + (octets == 0 ? 0 : 1)
+        }
         while let scalar = current {
             if scalar == "." {
-                guard labelLength > 0 else {
-                    throw SMTPAddressError(.malformedDomain, "empty label in the domain \(position)")
+                try finishLabel(at: position)
+                label.removeAll()
+            } else if scalar == "-" || SMTPCharacterClass.isLetDig(scalar) {
+                label.append(scalar)
+            } else if !scalar.isASCII {
+                guard SMTPCharacterClass.isIDNAPermitted(scalar) else {
+                    throw SMTPAddressError(.malformedDomain, "character U+\(String(scalar.value, radix: 16, uppercase: true)) is not allowed in a domain name (RFC 5892) \(position)")
                 }
-                guard !lastWasHyphen else {
-                    throw SMTPAddressError(.malformedDomain, "domain label ends with \"-\" \(position)")
-                }
-                labelLength = 0
-            } else if scalar == "-" {
-                guard labelLength > 0 else {
-                    throw SMTPAddressError(.malformedDomain, "domain label starts with \"-\" \(position)")
-                }
-                labelLength += 1
-                lastWasHyphen = true
-            } else if SMTPCharacterClass.isLetDig(scalar) {
-                labelLength += 1
-                lastWasHyphen = false
+                label.append(scalar)
             } else {
                 break
             }
             text.append(scalar)
             index += 1
-            guard labelLength <= 63 || scalars[index - 1].value >= 0x80 else {
-                throw SMTPAddressError(.tooLong, "domain label longer than 63 octets")
+            guard text.count <= 1024 else {
+                throw SMTPAddressError(.tooLong, "domain is longer than 255 octets (RFC 5321 section 4.5.3.1.2)")
             }
         }
         guard !text.isEmpty else {
-            throw SMTPAddressError(.malformedDomain, current.map { "unexpected \"\(String($0))\" where a domain should be \(position)" } ?? "missing domain")
+            throw SMTPAddressError(.malformedDomain, current.map { "unexpected \"\(Self.shown($0))\" where a domain should be \(position)" } ?? "missing domain")
         }
-        guard labelLength > 0 else {
+        guard !label.isEmpty else {
             throw SMTPAddressError(.malformedDomain, "domain ends with \".\"")
         }
-        guard !lastWasHyphen else {
-            throw SMTPAddressError(.malformedDomain, "domain label ends with \"-\"")
+        try finishLabel(at: position)
+        guard octets <= 255 else {
+            throw SMTPAddressError(.tooLong, "domain is longer than 255 octets (RFC 5321 section 4.5.3.1.2)")
         }
-        let name = String(text)
-        guard name.utf8.count <= 255 else {
-            throw SMTPAddressError(.tooLong, "domain is longer than 255 octets (RFC 5321 §4.5.3.1.2)")
-        }
-        return name
+        return String(text)
+    }
+
+    /// A scalar as an error message shows it: itself when printable ASCII, else `U+XXXX`.
+    static func shown(_ scalar: Unicode.Scalar) -> String {
+        (0x21...0x7E).contains(scalar.value) ? String(scalar) : "U+\(String(scalar.value, radix: 16, uppercase: true))"
+    }
+
+    /// At most `limit` characters of `text` for an error message, ASCII printable only.
+    static func excerpt(_ text: String, limit: Int = 40) -> String {
+        var result = String(text.unicodeScalars.prefix(limit).map { (0x20...0x7E).contains($0.value) ? Character($0) : "?" })
+        if text.unicodeScalars.count > limit { result += "..." }
+        return result
     }
 
     private mutating func parseAddressLiteral() throws(SMTPAddressError) -> MailboxDomain {
@@ -204,22 +251,22 @@ struct SMTPAddressParser {
             let value = String(text[text.index(after: colon)...])
             guard !tag.isEmpty, !value.isEmpty,
                   tag.unicodeScalars.allSatisfy({ SMTPCharacterClass.isLetDig($0) || $0 == "-" }),
-                  tag.unicodeScalars.allSatisfy({ $0.isASCII })
+                  tag.unicodeScalars.last != "-"
             else {
-                throw SMTPAddressError(.malformedDomain, "malformed address literal [\(text)]")
+                throw SMTPAddressError(.malformedDomain, "malformed address literal [\(Self.excerpt(text))]")
             }
-            if tag.lowercased() == "ipv6" {
+            if SMTPCharacterClass.asciiCaseInsensitiveEquals(tag, "IPv6") {
                 guard Self.isIPv6(value) else {
-                    throw SMTPAddressError(.malformedDomain, "malformed IPv6 address literal [\(text)]")
+                    throw SMTPAddressError(.malformedDomain, "malformed IPv6 address literal [\(Self.excerpt(text))]")
                 }
-                return .ipv6(value)
+                return MailboxDomain(validated: .ipv6(value))
             }
-            return .general(tag: tag, content: value)
+            return MailboxDomain(validated: .general(tag: tag, content: value))
         }
         guard Self.isIPv4(text) else {
-            throw SMTPAddressError(.malformedDomain, "malformed IPv4 address literal [\(text)]")
+            throw SMTPAddressError(.malformedDomain, "malformed IPv4 address literal [\(Self.excerpt(text))]")
         }
-        return .ipv4(text)
+        return MailboxDomain(validated: .ipv4(text))
     }
 
     /// `IPv4-address-literal = Snum 3("." Snum)`, each 0–255 with at most three digits.

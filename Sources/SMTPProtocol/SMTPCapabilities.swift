@@ -25,7 +25,7 @@ public struct SMTPCapabilities: Hashable, Sendable {
             let words = line.split(separator: " ")
             guard let first = words.first else { continue }
             // "AUTH=LOGIN PLAIN" is the pre-standard form some servers still send.
-            if first.uppercased().hasPrefix("AUTH=") {
+            if SMTPCharacterClass.asciiUppercased(first).hasPrefix("AUTH=") {
                 add(.auth, parameters: [String(first.dropFirst(5))] + words.dropFirst().map(String.init))
                 continue
             }
@@ -58,9 +58,9 @@ public struct SMTPCapabilities: Hashable, Sendable {
         return size
     }
 
-    /// The SASL mechanisms offered with AUTH, upper-cased.
+    /// The SASL mechanisms offered with AUTH, upper-cased (ASCII).
     public var authMechanisms: [String] {
-        (parameters(of: .auth) ?? []).map { $0.uppercased() }
+        (parameters(of: .auth) ?? []).map { SMTPCharacterClass.asciiUppercased($0) }
     }
 
     /// The reply lines to send after the greeting line, one per keyword.

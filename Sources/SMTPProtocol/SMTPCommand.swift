@@ -82,11 +82,12 @@ public enum SMTPCommand: Hashable, Sendable {
     /// Parses one command line given as text, without its CRLF.
     public static func parse(_ text: Substring) throws(SMTPCommandError) -> SMTPCommand {
         let verbEnd = text.firstIndex(of: " ") ?? text.endIndex
-        let verb = text[..<verbEnd].uppercased()
-        let argument = text[verbEnd...].drop { $0 == " " }.trimmingTrailingSpaces
-        guard verb.utf8.allSatisfy({ $0 < 0x80 }) else {
+        guard text[..<verbEnd].utf8.allSatisfy({ $0 < 0x80 }) else {
             throw SMTPCommandError(.unrecognizedCommand, "command unrecognized")
         }
+        // Verbs are ASCII (RFC 5321 §2.4): fold ASCII letters only, so `quıt` is no QUIT.
+        let verb = SMTPCharacterClass.asciiUppercased(text[..<verbEnd])
+        let argument = text[verbEnd...].drop { $0 == " " }.trimmingTrailingSpaces
         switch verb {
         case "HELO", "EHLO", "LHLO":
             guard !argument.isEmpty else {
@@ -116,7 +117,7 @@ public enum SMTPCommand: Hashable, Sendable {
                 throw SMTPCommandError(.badSenderAddress, "bad sender address: <Postmaster> needs a domain")
             }
             let parameters = try MailParameters(parsing: ESMTPParameter.parseList(rest))
-            return .mail(ReversePath(mailbox: parsed.mailbox, sourceRoute: parsed.route), parameters)
+            return .mail(ReversePath(mailbox: parsed.mailbox, validatedRoute: parsed.route), parameters)
         case "RCPT":
             guard let pathText = argument.droppingPrefix(caseInsensitive: "TO:") else {
                 throw SMTPCommandError(.invalidArgument, "syntax: RCPT TO:<address>")
@@ -134,7 +135,7 @@ public enum SMTPCommand: Hashable, Sendable {
             }
             let parameters = try RecipientParameters(parsing: ESMTPParameter.parseList(rest))
             let recipient: ForwardPath.Recipient = parsed.postmaster ? .postmaster : .mailbox(parsed.mailbox!)
-            return .recipient(ForwardPath(recipient, sourceRoute: parsed.route), parameters)
+            return .recipient(ForwardPath(recipient, validatedRoute: parsed.route), parameters)
         case "DATA", "RSET", "QUIT", "STARTTLS":
             guard argument.isEmpty else {
                 throw SMTPCommandError(.unexpectedArgument, "\(verb) takes no argument")
@@ -153,7 +154,7 @@ public enum SMTPCommand: Hashable, Sendable {
                 throw SMTPCommandError(.invalidArgument, "syntax: BDAT size [LAST]")
             }
             if words.count == 2 {
-                guard words[1].uppercased() == "LAST" else {
+                guard SMTPCharacterClass.asciiCaseInsensitiveEquals(words[1], "LAST") else {
                     throw SMTPCommandError(.invalidArgument, "syntax: BDAT size [LAST]")
                 }
                 return .bdat(size: size, last: true)
@@ -173,9 +174,10 @@ public enum SMTPCommand: Hashable, Sendable {
             guard (1...2).contains(words.count) else {
                 throw SMTPCommandError(.invalidArgument, "syntax: AUTH mechanism [initial-response]")
             }
-            let mechanism = words[0].uppercased()
-            // RFC 4422 §3.1: sasl-mech = 1*20 of upper-case letters, digits, "-" and "_".
-            guard (1...20).contains(mechanism.count),
+            // RFC 4422 §3.1: sasl-mech = 1*20 of upper-case letters, digits, "-" and "_" (ASCII,
+            // so only ASCII letters are folded).
+            let mechanism = SMTPCharacterClass.asciiUppercased(words[0])
+            guard (1...20).contains(mechanism.unicodeScalars.count),
                   mechanism.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" })
             else {
                 throw SMTPCommandError(.invalidArgument, "malformed SASL mechanism name")
@@ -200,7 +202,7 @@ public enum SMTPCommand: Hashable, Sendable {
     }
 
     /// Splits `<path> params` (or `path params`) at the end of the path, honouring quoted strings
-    /// inside angle brackets.
+    /// and address literals (whose `dcontent` may hold `>`, RFC 5321 §4.1.3) inside angle brackets.
     static func splitPath(_ text: Substring) -> (path: Substring, rest: Substring) {
         guard text.first == "<" else {
             let end = text.firstIndex(of: " ") ?? text.endIndex
@@ -208,6 +210,7 @@ public enum SMTPCommand: Hashable, Sendable {
         }
         var index = text.startIndex
         var quoted = false
+        var literal = false
         while index < text.endIndex {
             let character = text[index]
             if quoted, character == "\\" {
@@ -215,8 +218,10 @@ public enum SMTPCommand: Hashable, Sendable {
                 if index < text.endIndex { index = text.index(after: index) }
                 continue
             }
-            if character == "\"" { quoted.toggle() }
-            if !quoted, character == ">" {
+            if !literal, character == "\"" { quoted.toggle() }
+            if !quoted, character == "[" { literal = true }
+            if !quoted, character == "]" { literal = false }
+            if !quoted, !literal, character == ">" {
                 let end = text.index(after: index)
                 return (text[..<end], text[end...])
             }
@@ -226,10 +231,15 @@ public enum SMTPCommand: Hashable, Sendable {
     }
 
     /// The command as sent on the wire, with its CRLF.
+    ///
+    /// Paths and parameters are typed values that cannot hold a line break. The free-text
+    /// arguments (HELO/EHLO/LHLO's domain, VRFY, EXPN, HELP, NOOP and ETRN text, the AUTH
+    /// mechanism) are written with every control character as `?`, so no command can end early
+    /// and carry another one behind it.
     public func encode(into buffer: inout ByteBuffer) {
         switch self {
         case .helo(let domain), .ehlo(let domain), .lhlo(let domain):
-            buffer.writeString("\(verb) \(domain)")
+            buffer.writeString("\(verb) \(Self.text(domain))")
         case .mail(let path, let parameters):
             buffer.writeString("MAIL FROM:\(path)\(parameters.encoded)")
         case .recipient(let path, let parameters):
@@ -239,17 +249,23 @@ public enum SMTPCommand: Hashable, Sendable {
         case .bdat(let size, let last):
             buffer.writeString(last ? "BDAT \(size) LAST" : "BDAT \(size)")
         case .verify(let text), .expand(let text), .etrn(let text):
-            buffer.writeString("\(verb) \(text)")
+            buffer.writeString("\(verb) \(Self.text(text))")
         case .help(let text), .noop(let text):
-            buffer.writeString(text.map { "\(verb) \($0)" } ?? verb)
+            buffer.writeString(text.map { "\(verb) \(Self.text($0))" } ?? verb)
         case .auth(let mechanism, let initialResponse):
             switch initialResponse {
-            case nil: buffer.writeString("AUTH \(mechanism)")
-            case let response? where response.isEmpty: buffer.writeString("AUTH \(mechanism) =")
-            case let response?: buffer.writeString("AUTH \(mechanism) \(Base64.encode(response))")
+            case nil: buffer.writeString("AUTH \(Self.text(mechanism))")
+            case let response? where response.isEmpty: buffer.writeString("AUTH \(Self.text(mechanism)) =")
+            case let response?: buffer.writeString("AUTH \(Self.text(mechanism)) \(Base64.encode(response))")
             }
         }
         buffer.writeStaticString("\r\n")
+    }
+
+    /// A free-text argument with its control characters (CR, LF, NUL, …) as `?`.
+    private static func text(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: SMTPCharacterClass.isControl) else { return text }
+        return String(text.unicodeScalars.map { SMTPCharacterClass.isControl($0) ? "?" : Character($0) })
     }
 
     /// The command line as text, with its CRLF.
@@ -267,8 +283,10 @@ extension Substring {
         return copy
     }
 
+    /// The text after `prefix` (an ASCII keyword such as `FROM:`, compared without ASCII case).
     func droppingPrefix(caseInsensitive prefix: String) -> Substring? {
-        guard count >= prefix.count, self.prefix(prefix.count).uppercased() == prefix.uppercased() else { return nil }
-        return dropFirst(prefix.count)
+        let head = unicodeScalars.prefix(prefix.unicodeScalars.count)
+        guard SMTPCharacterClass.asciiCaseInsensitiveEquals(String(head), prefix) else { return nil }
+        return self[head.endIndex...]
     }
 }

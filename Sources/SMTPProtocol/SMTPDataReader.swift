@@ -163,7 +163,7 @@ public struct SMTPDataError: Error, Hashable, Sendable, CustomStringConvertible 
 
     /// The reply a server sends before closing the connection.
     public var reply: SMTPReply {
-        SMTPReply(554, .syntaxError, "Message contains a bare \(kind == .bareLineFeed ? "<LF>" : "<CR>"); only <CR><LF> ends a line (RFC 5321 §2.3.8)")
+        SMTPReply(554, .syntaxError, "Message contains a bare \(kind == .bareLineFeed ? "<LF>" : "<CR>"); only <CR><LF> ends a line (RFC 5321 section 2.3.8)")
     }
 
     public var description: String {

@@ -8,7 +8,9 @@ public import NIOCore
 /// CRLF, so memory stays bounded however long the peer keeps sending.
 ///
 /// Feed bytes with ``append(_:)`` and take lines with ``next()`` until it returns `nil`
-/// ("need more bytes").
+/// ("need more bytes"). Bytes already returned are released as new ones arrive, so the memory a
+/// framer holds is bounded by the line limit and the size of one delivery, however long the
+/// stream (``bufferCapacity`` measures it).
 public struct SMTPLineFramer: Sendable {
     /// What the framer found next.
     public enum Event: Hashable, Sendable {
@@ -25,6 +27,9 @@ public struct SMTPLineFramer: Sendable {
     private var buffer = ByteBuffer()
     /// Bytes of an overlong line already thrown away, while its CRLF has not been seen yet.
     private var discarding: Int?
+    /// The first octets (at most 16) of the line last reported as too long: a server tells an
+    /// overlong BDAT command by them, whose chunk it can no longer find.
+    public private(set) var overlongLineStart: [UInt8] = []
 
     public init(maximumLineLength: Int) {
         self.maximumLineLength = maximumLineLength
@@ -32,12 +37,30 @@ public struct SMTPLineFramer: Sendable {
 
     /// Adds received bytes.
     public mutating func append(_ bytes: ByteBuffer) {
+        Self.append(bytes, to: &buffer)
+    }
+
+    /// Adds `bytes` to `buffer`, releasing the bytes already read from it first once they are as
+    /// many as those still unread: what `buffer` holds stays within twice what is unread plus
+    /// the new bytes, however many have passed through it.
+    public static func append(_ bytes: ByteBuffer, to buffer: inout ByteBuffer) {
+        guard buffer.readableBytes > 0 else {
+            buffer = bytes
+            return
+        }
+        if buffer.readerIndex > 0, buffer.readerIndex >= buffer.readableBytes {
+            buffer.discardReadBytes()
+        }
         var bytes = bytes
         buffer.writeBuffer(&bytes)
     }
 
     /// Bytes received but not yet returned as part of a line.
     public var bufferedByteCount: Int { buffer.readableBytes }
+
+    /// The octets of storage the framer holds (capacity, not content): what a memory bound is
+    /// measured by.
+    public var bufferCapacity: Int { buffer.storageCapacity }
 
     /// Takes the buffered bytes that are not yet part of a line, leaving the framer empty.
     /// STARTTLS uses it to find (and refuse) plaintext sent after the command.
@@ -65,6 +88,7 @@ public struct SMTPLineFramer: Sendable {
         guard let crlf = Self.firstCRLF(in: view) else {
             // No line end yet: bound what is kept.
             if buffer.readableBytes > maximumLineLength {
+                if discarding == nil { overlongLineStart = Array(view.prefix(16)) }
                 // Keep a trailing CR: it may start the CRLF of this line.
                 let keep = view.last == UInt8(ascii: "\r") ? 1 : 0
                 let dropped = buffer.readableBytes - keep
@@ -81,6 +105,7 @@ public struct SMTPLineFramer: Sendable {
             return .lineTooLong(octets: dropped + length + 2)
         }
         if length + 2 > maximumLineLength {
+            overlongLineStart = Array(view.prefix(16))
             buffer.moveReaderIndex(forwardBy: length + 2)
             return .lineTooLong(octets: length + 2)
         }

@@ -1,6 +1,18 @@
 /// The standard replies (RFC 5321 §4.2.2, §4.2.3; RFC 3463; RFC 4954; RFC 3207), with the
 /// enhanced status code each takes, so that servers and policy say the same thing the same way.
+///
+/// What a client sent is echoed short: at most ``echoLimit`` characters, so that no reply line
+/// outgrows RFC 5321 §4.5.3.1.5.
 extension SMTPReply {
+    /// The most characters of a client's text (a path, a keyword) a reply repeats.
+    package static let echoLimit = 256
+
+    /// `text` as a reply repeats it: at most `limit` characters, with `...` when cut.
+    package static func echo(_ text: String, limit: Int = echoLimit) -> String {
+        guard text.unicodeScalars.count > limit else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))) + "..."
+    }
+
     /// 220: the greeting (RFC 5321 §4.2).
     public static func serviceReady(host: String, text: String) -> SMTPReply {
         SMTPReply(220, "\(host) \(text)")
@@ -21,12 +33,12 @@ extension SMTPReply {
 
     /// 250 2.1.0: MAIL accepted.
     public static func senderOK(_ path: ReversePath) -> SMTPReply {
-        SMTPReply(250, .senderOK, "Sender \(path) OK")
+        SMTPReply(250, .senderOK, "Sender \(echo(path.description)) OK")
     }
 
     /// 250 2.1.5: RCPT accepted.
     public static func recipientOK(_ path: ForwardPath) -> SMTPReply {
-        SMTPReply(250, .recipientOK, "Recipient \(path) OK")
+        SMTPReply(250, .recipientOK, "Recipient \(echo(path.description)) OK")
     }
 
     /// 354: send the message text.
@@ -49,7 +61,7 @@ extension SMTPReply {
 
     /// 555 5.5.4: a MAIL or RCPT parameter not advertised (RFC 5321 §4.1.1.11).
     public static func unsupportedParameter(_ keyword: String) -> SMTPReply {
-        SMTPReply(555, .invalidArguments, "Unsupported parameter \(keyword)")
+        SMTPReply(555, .invalidArguments, "Unsupported parameter \(echo(keyword, limit: 64))")
     }
 
     /// 552 5.3.4: the message is larger than the server takes (RFC 1870 §6).

@@ -25,6 +25,10 @@ public struct SMTPReplyParser: Sendable {
     /// Bytes received that are not yet part of a reply line.
     public var bufferedByteCount: Int { framer.bufferedByteCount }
 
+    /// The octets of storage held for received bytes (capacity, not content): bounded by the
+    /// line limit and one delivery, however long the stream.
+    public var bufferCapacity: Int { framer.bufferCapacity }
+
     /// Whether part of a multi-line reply has been read.
     public var isInsideReply: Bool { !pending.isEmpty }
 
@@ -91,7 +95,7 @@ public struct SMTPReplyParser: Sendable {
             enhanced = first.0
             texts = candidates.map { String($0!.1) }
         }
-        return SMTPReply(code, enhanced, lines: texts)
+        return SMTPReply(unwrapped: code, enhanced, lines: texts)
     }
 }
 

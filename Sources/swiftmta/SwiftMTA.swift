@@ -7,7 +7,7 @@ struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
-        subcommands: [Serve.self, Route.self, Makemap.self, Map.self],
+        subcommands: [Serve.self, Route.self, Makemap.self, Map.self, Send.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -33,22 +33,46 @@ struct Serve: AsyncParsableCommand {
 
 struct Route: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Address test mode: how an address is routed, and why (like sendmail -bt /parse).")
+        abstract: "Address test mode: how an address is routed, and why (like sendmail -bt /parse and -bv).",
+        discussion: """
+            Prints the (mailer, host, user) triple as sendmail -bt /parse does, every lookup that \
+            decided it, and one verify: line per final address as sendmail -bv does (aliases \
+            expanded, local users checked). With --client-ip (or --local for a local submission) it \
+            also prints the answers an SMTP client would get at MAIL and RCPT (mail:, rcpt:, and the \
+            final verdict:), from the same code the server runs.
 
-    @Argument(help: "The recipient address (user@domain, <user@domain>, or a local name).")
+            ADDRESS may be written as an administrator or a To: header writes it: \
+            "Amy Tebbe <amy@tebbe.org>", amy@tebbe.org (Amy), <<amy@tebbe.org>>, amy@tebbe.org., \
+            host!user, user%host, or a bare local name.
+
+            Exit status: 0 deliverable (and accepted at MAIL and RCPT when a client is given); \
+            1 refused (the address does not parse, routing or verify refuses it, or the client \
+            would be refused at MAIL or RCPT, for now or for good); 2 the configuration cannot be \
+            used; 64 the options are wrong (--auth not MECH:USER or an unknown mechanism, \
+            --client-ip not an address, --sender, --client-host, --client-resolve or --auth without \
+            a client).
+            """)
+
+    @Argument(help: "The recipient address (user@domain, \"Name <user@domain>\", or a local name).")
     var address: String
 
-    @Option(name: .long, help: "The envelope sender, for the relay verdict.")
+    @Option(name: .long, help: "The envelope sender, for the MAIL and RCPT answers (needs --client-ip or --local).")
     var sender: String?
 
-    @Option(name: .long, help: "The client's IP address: also print the relay verdict.")
+    @Option(name: .long, help: "The client's IP address: also print the MAIL and RCPT answers.")
     var clientIP: String?
 
-    @Option(name: .long, help: "The client's verified host name.")
+    @Option(name: .long, help: "The client's verified host name (needs --client-ip).")
     var clientHost: String?
 
-    @Option(name: .long, help: "MECH:USER: the client authenticated so.")
+    @Option(name: .long, help: "How the client's name was found: ok, fail, forged or temp (Sendmail's ${client_resolve}; default ok with --client-host, fail without).")
+    var clientResolve: String?
+
+    @Option(name: .long, help: "MECH:USER: the client authenticated so (needs --client-ip).")
     var auth: String?
+
+    @Flag(name: .long, help: "Answer as for a local submission (no client: sendmail -bs, the sendmail command line).")
+    var local = false
 
     @Option(name: .long, help: "The configuration file (default: the embedded default).")
     var config: String?
@@ -56,10 +80,18 @@ struct Route: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
-    func run() async throws {
-        let request = RouteCommand.Request(
+    var request: RouteCommand.Request {
+        RouteCommand.Request(
             address: address, sender: sender, clientAddress: clientIP, clientHost: clientHost,
-            authentication: auth, configurationFile: config, json: json)
+            clientResolve: clientResolve, authentication: auth, localSubmission: local,
+            configurationFile: config, json: json)
+    }
+
+    func validate() throws {
+        if let problem = request.problem { throw ValidationError(problem) }
+    }
+
+    func run() async throws {
         let (output, status) = await RouteCommand.run(request)
         print(output, terminator: "")
         if status != 0 { throw ExitCode(status) }
@@ -69,7 +101,24 @@ struct Route: AsyncParsableCommand {
 struct Makemap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build a Berkeley DB map from `key value` lines on standard input, as Sendmail's makemap does.",
-        discussion: "FILE.db is written (unless FILE ends in .db) and replaces the old map atomically. Exit status: 0 done, 65 bad input or duplicate keys, 73 the file could not be written.")
+        discussion: """
+            FILE.db is written (unless FILE ends in .db) and replaces the old map atomically.
+
+            Input is read as Sendmail's makemap reads it: blank lines and lines starting with # are \
+            skipped; the key ends at the first white space (or at the -t character); a line that \
+            starts with white space is a syntax error, not a continuation; a key without a value is \
+            an error. Bad lines are reported with their numbers and skipped, and the good lines are \
+            still written. With --postmap-input it is read as Postfix's postmap reads it instead: a \
+            line that starts with white space continues the entry above it, and any bad line leaves \
+            the old map as it was.
+
+            Exit status: 0 done; 64 bad arguments (an unknown map type); 65 bad input lines or \
+            duplicate keys (the map was written with the good lines, the first of each key); 73 the \
+            file could not be written.
+
+            The map it writes is read back as hash:FILE or btree:FILE (see `swiftmta map --help` \
+            for the spec flags); write it with -N for Postfix's keys-with-NUL convention.
+            """)
 
     @Flag(name: .customShort("f"), help: "Do not fold keys to lower case.")
     var keepCase = false
@@ -85,6 +134,9 @@ struct Makemap: AsyncParsableCommand {
 
     @Option(name: .customShort("t"), help: ArgumentHelp("The character that ends a key (default: white space).", valueName: "char"))
     var delimiter: String?
+
+    @Flag(name: .long, help: "Read the input as Postfix's postmap does: a line starting with white space continues the entry above.")
+    var postmapInput = false
 
     @Argument(help: "The map type: hash or btree.")
     var type: String
@@ -105,6 +157,7 @@ struct Makemap: AsyncParsableCommand {
         flags.appends = append
         flags.replacesDuplicates = replace
         flags.delimiter = delimiter?.first
+        flags.postmapInput = postmapInput
         let status = MapCommands.makemap(type: type, file: file, flags: flags)
         if status != 0 { throw ExitCode(status) }
     }
@@ -113,6 +166,28 @@ struct Makemap: AsyncParsableCommand {
 struct Map: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Query or list a map given by its type:name spec.",
+        discussion: """
+            A spec is type:name, with Sendmail's K-line flags before the name \
+            (hash:-o /etc/mail/virtusertable for Kvirtuser hash -o /etc/mail/virtusertable):
+
+              text:PATH, aliases:PATH, list:PATH   -o  optional: a missing file is an empty map
+                                                   -f  keep the case of keys (no folding)
+              hash:PATH, btree:PATH (PATH.db)      -o, -f as above
+                                                   -N  keys end in a NUL byte (postmap's way)
+                                                   -O  keys have no NUL (makemap's way)
+                                                   (neither: both are tried, NUL first)
+              dns:-R TYPE                          -R A|AAAA|MX|TXT|TLSA|DNSBL, -B zone,
+                                                   -z delimiter between records,
+                                                   -T<TMPF> taken (a failure is temporary anyway)
+              ldap:-H URI -b BASE -k FILTER -v ATTRS   Sendmail's ldap map flags
+              passwd:                              the system's accounts; no flags
+              inline:{ k=v, ... }, sequence:{ spec, spec }   no flags
+
+            Sendmail flags SwiftMTA does not take, and why: -m (match only: use the key's \
+            existence), -T<TMPF> on file maps (a lookup failure is always a temporary failure), \
+            -a, -q, -A, -k, -v and -z on file maps (values are returned as written). A spec with a \
+            flag its type does not take is an error naming the flag.
+            """,
         subcommands: [Query.self, Dump.self])
 
     struct Query: AsyncParsableCommand {
@@ -150,5 +225,86 @@ struct Map: AsyncParsableCommand {
             let status = await MapCommands.dump(spec: spec, nameservers: nameserver)
             if status != 0 { throw ExitCode(status) }
         }
+    }
+}
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one message, read from standard input, to a server (the SMTP client).",
+        discussion: """
+            The message is sent as it is (line ends become CRLF). Exit status: 0 every recipient \
+            accepted; 75 a recipient failed for now (or the attempt did: no connection, a timeout); \
+            69 recipients were refused for good; 64 bad arguments; 66 the password file cannot be \
+            read. Each refused recipient is printed on standard error with the server's reply.
+            """)
+
+    @Option(name: .long, help: "The envelope sender (<> or \"\" for none).")
+    var from: String
+
+    @Option(name: .long, help: "A recipient (repeatable).")
+    var to: [String]
+
+    @Option(name: .long, help: "HOST[:PORT], [HOST]:PORT or an address (default port 25, 465 with --tls).")
+    var server: String?
+
+    @Flag(name: .long, help: "Look the server up by its MX records (without --server: the recipients' domain).")
+    var mx = false
+
+    @Flag(name: .long, help: "STARTTLS, or no mail; the certificate must name the server.")
+    var starttls = false
+
+    @Flag(name: .long, help: "TLS from the first byte (port 465, RFC 8314).")
+    var tls = false
+
+    @Flag(name: .customLong("no-tls"), help: "Never TLS (default: STARTTLS when offered).")
+    var noTLS = false
+
+    @Flag(name: .customLong("no-verify"), help: "With --starttls or --tls: encrypt without checking the certificate.")
+    var noVerify = false
+
+    @Option(name: .customLong("ca-file"), help: "A PEM file of CAs to trust instead of the system's.")
+    var caFile: String?
+
+    @Option(name: .customLong("auth-user"), help: "Authenticate as this user (needs --password-file).")
+    var authUser: String?
+
+    @Option(name: .customLong("password-file"), help: "A file whose first line is the password.")
+    var passwordFile: String?
+
+    @Option(name: .customLong("auth-mechanism"), help: "The SASL mechanism (default: the strongest both sides have).")
+    var authMechanism: String?
+
+    @Flag(name: .customLong("allow-plaintext-auth"), help: "Allow PLAIN and LOGIN without TLS.")
+    var allowPlaintextAuth = false
+
+    @Option(name: .long, help: "The name to send with EHLO (default: the system's host name).")
+    var helo: String?
+
+    @Flag(name: .long, help: "Speak LMTP (RFC 2033; default port 24).")
+    var lmtp = false
+
+    @Option(name: .long, help: "Seconds each stage may take (default: RFC 5321's minutes).")
+    var timeout: Int?
+
+    @Option(name: .long, help: "A nameserver for MX and address lookups (address or address:port; repeatable).")
+    var nameserver: [String] = []
+
+    @Flag(name: .shortAndLong, help: "Print the server, the TLS session and each recipient's reply.")
+    var verbose = false
+
+    func validate() throws {
+        if [starttls, tls, noTLS].filter({ $0 }).count > 1 {
+            throw ValidationError("give at most one of --starttls, --tls, --no-tls")
+        }
+    }
+
+    func run() async throws {
+        let mode: SendCommand.TLSMode = starttls ? .startTLS : tls ? .implicit : noTLS ? .none : .opportunistic
+        let request = SendCommand.Request(
+            from: from, to: to, server: server, mx: mx, tls: mode, noVerify: noVerify, caFile: caFile, authUser: authUser,
+            passwordFile: passwordFile, authMechanism: authMechanism, allowPlaintextAuth: allowPlaintextAuth, hostname: helo,
+            lmtp: lmtp, timeout: timeout, nameservers: nameserver, verbose: verbose)
+        let status = await SendCommand.runFromCommandLine(request)
+        if status != 0 { throw ExitCode(status) }
     }
 }

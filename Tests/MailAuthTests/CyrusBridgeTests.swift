@@ -11,12 +11,10 @@ struct CyrusBridgeTests {
     func rightPassword() async throws {
         let fixture = try await CyrusFixture.make()
         var mechanism = try fixture.server().makeMechanism(.plain, context: SASLServerContext(isSecure: true))
-        guard case .success(let outcome, nil) = try await mechanism.start(initialResponse: Array("\0alice\0wonder land".utf8)) else {
-            Issue.record("alice was not authenticated")
-            return
-        }
-        #expect(outcome.authorizationIdentity.hasPrefix("alice"))
-        #expect(outcome.mechanism == .plain)
+        let success = try #require(try await mechanism.start(initialResponse: Array("\0alice\0wonder land".utf8)).success)
+        #expect(success.additionalData == nil)
+        #expect(success.outcome.authorizationIdentity.hasPrefix("alice"))
+        #expect(success.outcome.mechanism == .plain)
     }
 
     @Test("wrong password and unknown user through sasldb2: authentication failed")
@@ -112,27 +110,93 @@ struct CyrusBridgeTests {
         #expect(error?.message.contains("Broken.conf:1") == true)
     }
 
-    @Test("many exchanges at once run on the bridge's own threads and all finish")
+    @Test("many exchanges at once all finish, each with its own right answer")
     func concurrentExchanges() async throws {
         let fixture = try await CyrusFixture.make()
         let server = try fixture.server()
-        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+        let results = try await withThrowingTaskGroup(of: String?.self) { group in
             for index in 0..<24 {
                 group.addTask {
                     var mechanism = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
-                    let password = index.isMultiple(of: 3) ? "wrong" : "wonder land"
+                    let right = !index.isMultiple(of: 3)
+                    let password = right ? "wonder land" : "wrong"
                     do {
-                        _ = try await mechanism.start(initialResponse: Array("\0alice\0\(password)".utf8))
-                        return password == "wonder land"
-                    } catch {
-                        return password == "wrong"
+                        let step = try await mechanism.start(initialResponse: Array("\0alice\0\(password)".utf8))
+                        guard right else { return "exchange \(index): a wrong password was accepted" }
+                        guard let success = step.success, success.outcome.authenticationIdentity.hasPrefix("alice") else {
+                            return "exchange \(index): not a success for alice: \(step)"
+                        }
+                        return nil
+                    } catch let error as SASLError {
+                        // Only the one failure a wrong password may give: not a temporary failure,
+                        // not a malformed exchange, not a right password refused.
+                        guard !right, error.kind == .authenticationFailed else { return "exchange \(index): \(error)" }
+                        return nil
                     }
                 }
             }
-            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
         }
         #expect(results.count == 24)
-        #expect(results.allSatisfy { $0 })
+        #expect(results.compactMap { $0 }.isEmpty, "\(results.compactMap { $0 })")
+    }
+
+    @Test("libsasl2 blocks the bridge's own threads, never the callers': three exchanges hang on three other threads")
+    func blockingCallsRunOffTheCallersThreads() async throws {
+        let hung = try await offThread { try HungSaslauthd() }
+        defer { hung.stop() }
+        let server = try CyrusSASLServer(configuration: .init(
+            serverName: CyrusFixture.serverName, passwordCheck: [.saslauthd], saslauthdPath: hung.socketPath,
+            mechanisms: [.plain]))
+        let callers = ThreadRecorder()
+        // More exchanges than Swift's cooperative pool has threads here (2): on that pool they could
+        // not all be blocked at once.
+        let count = 3
+        let exchanges = Task {
+            try await withThrowingTaskGroup(of: SASLError?.self) { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        callers.recordCurrent()
+                        var mechanism = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
+                        do {
+                            _ = try await mechanism.start(initialResponse: Array("\0carol\0guess".utf8))
+                            return nil
+                        } catch let error as SASLError {
+                            callers.recordCurrent()
+                            return error
+                        }
+                    }
+                }
+                return try await group.reduce(into: [SASLError?]()) { $0.append($1) }
+            }
+        }
+        // Wait on a thread of its own until libsasl2 is blocked in read(2) three times, then let
+        // the exchanges go from that thread too: were the callers' threads the blocked ones, no
+        // thread of the cooperative pool would be left to run this test on.
+        // (A generous deadline: in a full run other suites may keep the cooperative pool busy
+        // before the three exchanges even start.)
+        let (blocked, connections) = try await offThread { () -> (Set<Int>, Int) in
+            let deadline = ContinuousClock.now + .seconds(90)
+            var blocked = Set<Int>()
+            while ContinuousClock.now < deadline {
+                blocked = ProcessThreads.blockedReadingUnixSockets()
+                if hung.connections >= count, blocked.count >= count { break }
+                usleep(20_000)
+            }
+            let connections = hung.connections
+            hung.stop()
+            return (blocked, connections)
+        }
+        let callerThreads = callers.recorded
+        let outcomes = try await exchanges.value
+
+        #expect(blocked.count >= count, "\(blocked.count) threads were blocked in libsasl2's read, \(connections) connections held")
+        #expect(blocked.isDisjoint(with: callerThreads), "libsasl2 blocked a caller's thread: \(blocked) \(callerThreads)")
+        // A saslauthd that hangs up is a temporary failure, never a success or "wrong password".
+        #expect(outcomes.count == count)
+        for outcome in outcomes {
+            #expect(outcome?.kind == .temporaryFailure, "\(String(describing: outcome))")
+        }
     }
 }
 
@@ -145,13 +209,9 @@ extension CyrusBridgeTests {
                 serverName: CyrusFixture.serverName, passwordCheck: [.saslauthd], saslauthdPath: daemon.socketPath,
                 mechanisms: [.plain, .login]))
         var plain = try server.makeMechanism(.plain, context: SASLServerContext(isSecure: true))
-        guard case .success(let outcome, _) = try await plain.start(
-            initialResponse: Array("\0\(SaslauthdFixture.user)\0\(SaslauthdFixture.password)".utf8))
-        else {
-            Issue.record("carol was not authenticated")
-            return
-        }
-        #expect(outcome.authenticationIdentity.hasPrefix(SaslauthdFixture.user))
+        let success = try #require(try await plain.start(
+            initialResponse: Array("\0\(SaslauthdFixture.user)\0\(SaslauthdFixture.password)".utf8)).success)
+        #expect(success.outcome.authenticationIdentity.hasPrefix(SaslauthdFixture.user))
 
         #expect(try await server.verifyPassword(SASLSecret(SaslauthdFixture.password), for: SaslauthdFixture.user))
         #expect(!(try await server.verifyPassword("guess", for: SaslauthdFixture.user)))

@@ -1,7 +1,7 @@
 @testable import MailAuth
 import Testing
 
-/// The parsers under the mechanisms, including the inputs the fuzzer (make fuzz-auth) found.
+/// The parsers under the mechanisms, including the inputs the fuzzer (Fuzz/MailAuthFuzz) found.
 @Suite("Parsers")
 struct ParserTests {
     @Test("DIGEST-MD5 directives: quoting, escapes, empty elements, white space")

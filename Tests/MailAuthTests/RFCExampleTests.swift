@@ -16,16 +16,11 @@ struct RFCExampleTests {
         #expect(String(decoding: response, as: UTF8.self) == "tim b913a602c7eda7a495b4e6e7334d3890")
 
         var server = CRAMMD5ServerMechanism(verifier: try passwordFile("tim: {PLAIN}tanstaaftanstaaf"), challenge: challenge)
-        guard case .challenge(let sent) = try await server.start(initialResponse: nil) else {
-            Issue.record("no challenge")
-            return
-        }
+        let sent = try #require(try await server.start(initialResponse: nil).challenge)
         #expect(sent == Array(challenge.utf8))
-        guard case .success(let outcome, nil) = try await server.step(response) else {
-            Issue.record("no success")
-            return
-        }
-        #expect(outcome.authenticationIdentity == "tim")
+        let success = try #require(try await server.step(response).success)
+        #expect(success.additionalData == nil)
+        #expect(success.outcome.authenticationIdentity == "tim")
     }
 
     // RFC 2831 §4, the IMAP example.
@@ -49,23 +44,15 @@ struct RFCExampleTests {
         var server = DigestMD5ServerMechanism(
             verifier: try passwordFile("chris: {PLAIN}secret"), serverName: "elwood.innosoft.com", realm: nil,
             service: "imap", otherHostNames: [], nonce: "OA6MG9tEQGm2hh", limits: .default)
-        guard case .challenge(let sent) = try await server.start(initialResponse: nil) else {
-            Issue.record("no challenge")
-            return
-        }
+        let sent = try #require(try await server.start(initialResponse: nil).challenge)
         let sentText = String(decoding: sent, as: UTF8.self)
         #expect(sentText.contains(#"nonce="OA6MG9tEQGm2hh""#))
         #expect(sentText.contains(#"realm="elwood.innosoft.com""#))
-        guard case .challenge(let rspauth) = try await server.step(Array(rfcResponse.utf8)) else {
-            Issue.record("no rspauth")
-            return
-        }
+        let rspauth = try #require(try await server.step(Array(rfcResponse.utf8)).challenge)
         #expect(String(decoding: rspauth, as: UTF8.self) == "rspauth=ea40f60335c427b5527b84dbabcdfffd")
-        guard case .success(let outcome, nil) = try await server.step([]) else {
-            Issue.record("no success")
-            return
-        }
-        #expect(outcome.authenticationIdentity == "chris")
+        let success = try #require(try await server.step([]).success)
+        #expect(success.additionalData == nil)
+        #expect(success.outcome.authenticationIdentity == "chris")
     }
 
     struct SCRAMExample: Sendable, CustomTestStringConvertible {
@@ -128,17 +115,12 @@ struct RFCExampleTests {
             var server = try SCRAMServerMechanism(
                 mechanism: example.hash.mechanism, verifier: try passwordFile(store), context: SASLServerContext(),
                 iterations: 4096, serverNonce: example.serverNonce, salt: salt, limits: .default)
-            guard case .challenge(let first) = try await server.start(initialResponse: Array(example.clientFirst.utf8)) else {
-                Issue.record("no server-first message")
-                return
-            }
+            let first = try #require(try await server.start(initialResponse: Array(example.clientFirst.utf8)).challenge)
             #expect(String(decoding: first, as: UTF8.self) == example.serverFirst)
-            guard case .success(let outcome, let final?) = try await server.step(Array(example.clientFinal.utf8)) else {
-                Issue.record("no success with a server signature")
-                return
-            }
+            let success = try #require(try await server.step(Array(example.clientFinal.utf8)).success)
+            let final = try #require(success.additionalData, "no server signature")
             #expect(String(decoding: final, as: UTF8.self) == example.serverFinal)
-            #expect(outcome.authenticationIdentity == "user")
+            #expect(success.outcome.authenticationIdentity == "user")
         }
     }
 
@@ -147,11 +129,9 @@ struct RFCExampleTests {
     func plain() async throws {
         let store = try passwordFile("tim: {PLAIN}tanstaaftanstaaf", "Kurt: {PLAIN}xipj3plmq")
         var server: any SASLServerMechanism = PlainServerMechanism(verifier: store)
-        guard case .success(let first, nil) = try await server.start(initialResponse: Array("\0tim\0tanstaaftanstaaf".utf8)) else {
-            Issue.record("tim was not authenticated")
-            return
-        }
-        #expect(first.authorizationIdentity == "tim")
+        let first = try #require(try await server.start(initialResponse: Array("\0tim\0tanstaaftanstaaf".utf8)).success)
+        #expect(first.additionalData == nil)
+        #expect(first.outcome.authorizationIdentity == "tim")
         // "Ursel" acting as "Kurt": refused by the default authorization rule.
         server = PlainServerMechanism(verifier: store)
         await #expect(throws: SASLError.self) {

@@ -84,7 +84,7 @@ struct BerkeleyDBMapTests {
         #expect(try await plain.lookup("localhost") == "RELAY")
         let explicit = try await registry().open("btree:\(directory.file("access.db"))")
         #expect(try await explicit.lookup("localhost") == "RELAY")
-        #expect(registry().types == ["aliases", "btree", "dns", "hash", "inline", "list", "sequence", "text"])
+        #expect(registry().types == ["aliases", "btree", "dns", "hash", "inline", "list", "passwd", "sequence", "text"])
     }
 
     @Test("-o: a missing file is an empty map; -f keeps case; -N and -O pick one key form")

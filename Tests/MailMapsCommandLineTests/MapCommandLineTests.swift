@@ -71,14 +71,60 @@ struct MapCommandLineTests {
         #expect(dns.standardError.contains("cannot be listed"))
     }
 
-    @Test("a bad input line: exit 65 naming the line, and the old map is left as it was")
+    @Test("a bad input line: exit 65 naming the line, the good lines written; --postmap-input leaves the old map")
     func badInput() throws {
         let directory = try TemporaryDirectory()
         #expect(try run(["makemap", "hash", directory.file("access")], input: "a.example OK\n").status == 0)
         let output = try run(["makemap", "hash", directory.file("access")], input: "a.example REJECT\nnovalue\n")
         #expect(output.status == 65)
-        #expect(output.standardError.contains("standard input, line 2"))
-        #expect(try MapTools.makemapDump("hash", file: directory.file("access.db")).map(\.value) == ["OK"])
+        #expect(output.standardError.contains("standard input, line 2: no value for the key novalue"))
+        #expect(try MapTools.makemapDump("hash", file: directory.file("access.db")).map(\.value) == ["REJECT"])
+
+        let postmap = try run(["makemap", "--postmap-input", "hash", directory.file("access")], input: "a.example DISCARD\nnovalue\n")
+        #expect(postmap.status == 65)
+        #expect(postmap.standardError.contains("line 2"))
+        #expect(try MapTools.makemapDump("hash", file: directory.file("access.db")).map(\.value) == ["REJECT"])
+    }
+
+    /// Input with every kind of line makemap reads: comments, blank lines, lines that start with
+    /// white space, a key without a value, a value with inner and trailing blanks.
+    static let makemapInput = "a\t1\n  b 2\n# comment\n\nc 3  three\n\tcontinued x\nd\ne   spaced value \n   \n"
+
+    @Test("input is read as Sendmail's makemap reads it: same entries, same exit status, lines named")
+    func readsAsMakemap() throws {
+        let directory = try TemporaryDirectory()
+        let sendmail = try ExternalTool.run("makemap", ["hash", directory.file("sendmail")], input: Self.makemapInput)
+        let ours = try run(["makemap", "hash", directory.file("swiftmta")], input: Self.makemapInput)
+        #expect(sendmail.status == 65)
+        #expect(ours.status == sendmail.status)
+        let theirs = try MapTools.makemapDump("hash", file: directory.file("sendmail.db"))
+        let written = try MapTools.makemapDump("hash", file: directory.file("swiftmta.db"))
+        #expect(Dictionary(uniqueKeysWithValues: written.map { ($0.key, $0.value) }) == Dictionary(uniqueKeysWithValues: theirs.map { ($0.key, $0.value) }))
+        #expect(Set(written.map(\.key)) == ["a", "c", "e"])
+        // makemap names lines 2, 6 (leading space) and 7 (no value); so do we.
+        for line in [2, 6, 7] {
+            #expect(sendmail.standardError.contains("line \(line):"))
+            #expect(ours.standardError.contains("standard input, line \(line):"), "\(ours.standardError)")
+        }
+        #expect(ours.standardError.contains("line 2: syntax error (leading space)"))
+
+        // postmap's reading: the indented lines continue the entries above them.
+        let postmap = try run(["makemap", "--postmap-input", "hash", directory.file("postmap")], input: "a 1\n  more\nb 2\n")
+        #expect(postmap.status == 0)
+        let continued = try MapTools.makemapDump("hash", file: directory.file("postmap.db"))
+        #expect(Dictionary(uniqueKeysWithValues: continued.map { ($0.key, $0.value) }) == ["a": "1  more", "b": "2"])
+    }
+
+    @Test("--help documents the spec flags and makemap's reading")
+    func help() throws {
+        let map = try run(["map", "--help"])
+        for text in ["-o  optional", "-f  keep the case", "-N  keys end in a NUL", "-O  keys have no NUL", "-T<TMPF>", "passwd:", "-m (match only"] {
+            #expect(map.standardOutput.contains(text), "map --help lacks \(text)")
+        }
+        let makemap = try run(["makemap", "--help"])
+        for text in ["--postmap-input", "syntax error", "65 bad input lines"] {
+            #expect(makemap.standardOutput.replacingOccurrences(of: "\n", with: " ").contains(text) || makemap.standardOutput.contains(text), "makemap --help lacks \(text)")
+        }
     }
 
     @Test("duplicates: exit 65 and the first is kept, as makemap does; -r keeps the last")

@@ -37,7 +37,7 @@ struct SpecAndRegistryTests {
 
     @Test("the standard registry's types")
     func standardTypes() {
-        #expect(MailMapRegistry.standard.types == ["aliases", "dns", "inline", "list", "sequence", "text"])
+        #expect(MailMapRegistry.standard.types == ["aliases", "dns", "inline", "list", "passwd", "sequence", "text"])
         #expect(MailMapRegistry().types.isEmpty)
     }
 

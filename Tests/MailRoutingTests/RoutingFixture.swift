@@ -18,13 +18,16 @@ struct RoutingFixture {
         aliases: String? = nil,
         localUsers: [String]? = nil,
         relayDomains: [String]? = nil,
-        nameserver: String? = nil
+        nameserver: String? = nil,
+        dnsTimeout: Duration = .seconds(5)
     ) throws {
         let directory = try TemporaryDirectory(prefix: "swiftmta-routing")
         var registry = MailMapRegistry.standard
         if let nameserver {
             var resolverConfiguration = DNSResolver.Configuration()
             resolverConfiguration.nameservers = [try DNSResolver.Configuration.Nameserver(parsing: nameserver)]
+            resolverConfiguration.timeout = dnsTimeout
+            resolverConfiguration.attempts = 1
             registry.resolver = DNSResolver(configuration: resolverConfiguration, threadPool: registry.threadPool)
         }
         func open(_ type: String, _ name: String, _ text: String?) throws -> (any MailMap)? {

@@ -69,6 +69,13 @@ struct InMemoryPair {
         return done
     }
 
+    /// Whether `future` has failed (on an embedded event loop, callbacks run at once).
+    static func hasFailed<Value>(_ future: EventLoopFuture<Value>) -> Bool {
+        var failed = false
+        future.assumeIsolated().whenFailure { _ in failed = true }
+        return failed
+    }
+
     func finish() {
         _ = try? client.finish(acceptAlreadyClosed: true)
         _ = try? server.finish(acceptAlreadyClosed: true)

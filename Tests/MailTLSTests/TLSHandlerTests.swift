@@ -324,3 +324,51 @@ extension MailTLSSuite {
         }
     }
 }
+
+extension MailTLSSuite.TLSHandlerTests {
+    /// Writes three buffers, each with a promise, when plaintext arrives, and flushes them as one
+    /// batch: the way an SMTP server answers a pipelined group.
+    final class BatchWriter: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        var promises: [EventLoopPromise<Void>] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            for reply in ["250 first\r\n", "250 second\r\n", "250 third\r\n"] {
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promises.append(promise)
+                context.write(wrapOutboundOut(ByteBuffer(string: reply)), promise: promise)
+            }
+            context.flush()
+        }
+    }
+
+    @Test("a write that fails mid-batch fails every promise of the batch, the later ones too")
+    func failedBatchCompletesEveryPromise() async throws {
+        let pki = try await TestPKI.sharedOffThread()
+        let serverContext = try pki.serverContext()
+        let clientContext = try pki.clientContext()
+        let pair = try InMemoryPair(
+            client: { try TLSHandler(clientContext: clientContext, serverName: "mx.example.test",
+                                     verification: .certificateAuthorityAndHostName(["mx.example.test"]), handshakePromise: $0) },
+            server: { try TLSHandler(serverContext: serverContext, handshakePromise: $0) })
+        defer { pair.finish() }
+        pair.interact()
+        let writer = BatchWriter()
+        try pair.server.pipeline.syncOperations.addHandler(writer)
+
+        // One good record, then an application_data record that does not decrypt: the server
+        // passes the good plaintext on, and the application answers while OpenSSL is already
+        // broken, so the first of its three writes fails.
+        try pair.client.writeOutbound(ByteBuffer(string: "NOOP\r\n"))
+        var good = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        good.writeBytes([0x17, 0x03, 0x03, 0x00, 0x20] + [UInt8](repeating: 0x5A, count: 32))
+        _ = try? pair.server.writeInbound(good)
+
+        #expect(writer.promises.count == 3)
+        for (index, promise) in writer.promises.enumerated() {
+            #expect(InMemoryPair.isDone(promise.futureResult), "the promise of write \(index + 1) was never completed")
+            #expect(InMemoryPair.hasFailed(promise.futureResult), "write \(index + 1) must fail with the connection")
+        }
+    }
+}

@@ -7,11 +7,18 @@ import SMTPProtocol
 ///
 /// Format, one item per line:
 /// - `C: text` — the client sends `text` followed by CRLF. Consecutive C:/R: lines go out as one
-///   write (a pipelined group).
+///   write (a pipelined group); any other line between them separates writes.
 /// - `R: text` — the client sends `text` raw, with escapes `\r`, `\n`, `\t`, `\\`, and `\x..`.
 /// - `S: line` — a reply line the server sends.
 /// - `A: action` — something the machine asked of its caller (a policy question, message text,
 ///   STARTTLS, close).
+/// - `F: flush` — ``SMTPServerStateMachine/next()`` returned `nil` with replies written since the
+///   last flush: the point where a driver flushes them (RFC 2920 §3.2). `A: close` and
+///   `A: starttls` flush too and are not followed by one. Byte-by-byte replays, whose flush points
+///   differ by nature, ignore these lines.
+/// - `E: event` — the driver tells the machine something: `tls-established`, `tls-failed`,
+///   `timeout`. In a transcript with `E:` lines, STARTTLS waits for `E: tls-established` (and
+///   bytes sent in between arrive during the handshake); otherwise TLS is established at once.
 /// - `@name args` — set-up and policy for the harness (see ``Directives``); `#` starts a comment.
 struct TranscriptRunner {
     /// What the harness answers when the machine asks.
@@ -25,6 +32,8 @@ struct TranscriptRunner {
         var authAccept: [UInt8]?
         var authChallenges: [[UInt8]] = []
         var greetingRejection: SMTPReply?
+        /// A reply-then-close answer for the sender with this path.
+        var closeAtMail: [String: SMTPReply] = [:]
         /// The meaning depends on how the bytes arrive (STARTTLS injection): no byte-by-byte replay.
         var wholeWritesOnly = false
     }
@@ -34,6 +43,8 @@ struct TranscriptRunner {
         case send(String, line: String)
         case expect(String)
         case directive(String)
+        /// An event from the driver (`E:`), and the transcript line.
+        case event(String, line: String)
     }
 
     let items: [Item]
@@ -59,7 +70,8 @@ struct TranscriptRunner {
             switch tag {
             case "C": items.append(.send(body + "\r\n", line: line)); expected.append(line)
             case "R": items.append(.send(try Self.unescape(body), line: line)); expected.append(line)
-            case "S", "A": items.append(.expect(line)); expected.append(line)
+            case "S", "A", "F": items.append(.expect(line)); expected.append(line)
+            case "E": items.append(.event(body, line: line)); expected.append(line)
             default: throw TranscriptError("unknown transcript tag in: \(line)")
             }
         }
@@ -92,6 +104,7 @@ struct TranscriptRunner {
         case "no-chunking": directives.configuration.extensions.remove(.chunking)
         case "no-dsn": directives.configuration.extensions.remove(.dsn)
         case "etrn": directives.configuration.extensions.insert(.etrn)
+        case "binarymime": directives.configuration.extensions.insert(.binaryMIME)
         case "starttls": directives.configuration.startTLSAvailable = true
         case "auth-without-tls": directives.configuration.authMechanismsWithoutTLS = words[1].split(separator: ",").map(String.init)
         case "auth-with-tls": directives.configuration.authMechanismsWithTLS = words[1].split(separator: ",").map(String.init)
@@ -105,6 +118,9 @@ struct TranscriptRunner {
             directives.lmtpReplies = try directive.dropFirst("lmtp-replies ".count).split(separator: "|").map { try reply($0.trimmingCharacters(in: .whitespaces)) }
         case "whole-writes-only": directives.wholeWritesOnly = true
         case "reject-greeting": directives.greetingRejection = try reply(words.dropFirst().joined(separator: " "))
+        case "close-at-mail": directives.closeAtMail[words[1]] = try reply(words[2])
+        case "size-parameter-only": directives.configuration.extensions = [.pipelining]
+        case "auth-offered": directives.configuration.authMechanismsWithoutTLS = ["PLAIN"]
         default: throw TranscriptError("unknown directive @\(directive)")
         }
     }
@@ -116,6 +132,8 @@ struct TranscriptRunner {
         var output: [String] = []
         var text = ""
         var challenges = directives.authChallenges
+        var unflushed = false
+        let waitsForHandshake = items.contains { if case .event = $0 { return true } else { return false } }
         func flushText() {
             if !text.isEmpty { output.append("A: text \(Self.escape(text))"); text = "" }
         }
@@ -129,12 +147,19 @@ struct TranscriptRunner {
                 switch action {
                 case .send(let reply):
                     for line in reply.encoded.split(separator: "\r\n") { output.append("S: \(line)") }
+                    unflushed = true
                 case .hello(let hello):
                     output.append("A: hello \(hello.kind) \(hello.domain)")
                     machine.accept()
                 case .mail(let path, let parameters):
                     output.append("A: mail \(path)\(parameters.keywords.isEmpty ? "" : " " + parameters.keywords.joined(separator: ","))")
-                    if let rejection = directives.rejectMail[path.description] { machine.reject(rejection) } else { machine.accept() }
+                    if let rejection = directives.rejectMail[path.description] {
+                        machine.reject(rejection)
+                    } else if let last = directives.closeAtMail[path.description] {
+                        machine.replyAndClose(last)
+                    } else {
+                        machine.accept()
+                    }
                 case .recipient(let path, _):
                     output.append("A: rcpt \(path)")
                     if let rejection = directives.rejectRecipient[path.description] { machine.reject(rejection) } else { machine.accept() }
@@ -171,10 +196,16 @@ struct TranscriptRunner {
                     output.append("A: auth-cancelled")
                 case .startTLS(let discarded):
                     output.append("A: starttls discarded=\(discarded)")
-                    machine.tlsEstablished()
+                    unflushed = false
+                    if !waitsForHandshake { machine.tlsEstablished() }
                 case .close:
                     output.append("A: close")
+                    unflushed = false
                 }
+            }
+            if unflushed {
+                output.append("F: flush")
+                unflushed = false
             }
         }
         func answerAuth(_ response: [UInt8]?) {
@@ -194,6 +225,22 @@ struct TranscriptRunner {
         drain()
         var index = 0
         while index < items.count {
+            if case .event(let event, let line) = items[index] {
+                output.append(line)
+                switch event {
+                case "tls-established":
+                    machine.tlsEstablished()
+                    output.append("A: plaintext discarded=\(machine.discardedPlaintextOctets)")
+                case "tls-failed": machine.tlsFailed()
+                case "timeout":
+                    output.append("A: awaiting \(machine.awaitedInput.map { "\($0)" } ?? "nothing")")
+                    machine.timedOut()
+                default: output.append("A: unknown event \(event)")
+                }
+                drain()
+                index += 1
+                continue
+            }
             guard case .send = items[index] else {
                 index += 1
                 continue

@@ -20,10 +20,15 @@ public protocol SASLCredentialVerifier: Sendable {
     func credentials(for authenticationIdentity: String) async throws -> [SASLStoredCredential]?
 
     /// Whether `password` is right for `authenticationIdentity` (PLAIN, LOGIN). An unknown user is
-    /// `false`, exactly like a wrong password.
+    /// `false`, exactly like a wrong password — and costs the same, so that the time an answer
+    /// takes does not tell which users exist (as SCRAM's decoy salt does not, RFC 5802 §9).
     ///
     /// The default asks ``credentials(for:)`` and compares, running any PBKDF2 on MailAuth's own
-    /// threads rather than the caller's.
+    /// threads rather than the caller's. For a user the store does not know it compares against
+    /// decoys shaped like the last known user's credentials of the same kind of store (same kinds,
+    /// hash functions and iteration counts; random salts and keys), or — before any user was
+    /// found — one SCRAM-SHA-256 verifier of 4,096 iterations, what ``SASLPasswordFile/entry(user:password:hashFunctions:iterations:)``
+    /// writes.
     func verifyPassword(_ password: SASLSecret, for authenticationIdentity: String) async throws -> Bool
 
     /// Whether `authenticationIdentity` may act as `authorizationIdentity` (RFC 4422 §3.4.1); asked
@@ -33,15 +38,23 @@ public protocol SASLCredentialVerifier: Sendable {
 
 extension SASLCredentialVerifier {
     public func verifyPassword(_ password: SASLSecret, for authenticationIdentity: String) async throws -> Bool {
-        guard let stored = try await credentials(for: authenticationIdentity), !stored.isEmpty else { return false }
+        let found = try await credentials(for: authenticationIdentity) ?? []
+        // No early return for an unknown user: the same work against decoys, and then `false`.
+        let isKnown = !found.isEmpty
+        let stored = isKnown ? found : SASLDecoyCredentials.decoys(for: Self.self)
+        if isKnown { SASLDecoyCredentials.remember(found, for: Self.self) }
         let needsThread = stored.contains {
             switch $0 {
             case .password: false
             case .scram, .passwordHash: true
             }
         }
-        guard needsThread else { return stored.contains { $0.matches(password) } }
-        return await BlockingThreadPool.keyDerivation.run { stored.contains { $0.matches(password) } }
+        guard needsThread else { return stored.contains { $0.matches(password) } && isKnown }
+        let meter = KeyDerivationMeter.current
+        let matched = await BlockingThreadPool.keyDerivation.run {
+            KeyDerivationMeter.$current.withValue(meter) { stored.contains { $0.matches(password) } }
+        }
+        return matched && isKnown
     }
 
     public func mayAuthorize(_ authenticationIdentity: String, as authorizationIdentity: String) async throws -> Bool {

@@ -44,6 +44,14 @@ public struct SASLPasswordHash: Sendable, CustomStringConvertible {
         hash = Self.derive(password.bytes, salt: salt, iterations: self.iterations, function: function)
     }
 
+    /// A hash from its parts, for a decoy of the same cost as a real one.
+    init(function: Function, iterations: Int, salt: [UInt8], hash: [UInt8]) {
+        self.function = function
+        self.iterations = max(iterations, 1)
+        self.salt = salt
+        self.hash = hash
+    }
+
     /// Parses the PHC string form. Errors say what is wrong without repeating the text.
     public init(parsing text: String) throws(SASLError) {
         let parts = text.split(separator: "$", omittingEmptySubsequences: false)
@@ -90,6 +98,7 @@ public struct SASLPasswordHash: Sendable, CustomStringConvertible {
         _ password: [UInt8], salt: [UInt8], iterations: Int, function: Function, length: Int? = nil
     ) -> [UInt8] {
         let count = length ?? function.length
+        KeyDerivationMeter.current?.record(function.identifier, iterations: iterations)
         guard
             let key = try? KDF.Insecure.PBKDF2.deriveKey(
                 from: password, salt: salt, using: function.kdf, outputByteCount: count,

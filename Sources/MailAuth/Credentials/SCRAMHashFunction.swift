@@ -80,6 +80,7 @@ public struct SCRAMHashFunction: Hashable, Sendable, CustomStringConvertible {
     /// RFC 5802 §2.2 `Hi(str, salt, i)`: PBKDF2 with this hash's HMAC and one output block.
     /// Blocks the calling thread for as long as the iterations take.
     func saltedPassword(_ password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
+        KeyDerivationMeter.current?.record("pbkdf2-hmac-\(self)", iterations: max(iterations, 1))
         let function: KDF.Insecure.PBKDF2.HashFunction
         switch algorithm {
         case .sha1: function = .insecureSHA1

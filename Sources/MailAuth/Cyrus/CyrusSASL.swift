@@ -1,4 +1,5 @@
 internal import CSASL
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,21 +17,49 @@ import Darwin
 /// (a few milliseconds of disk reads): call it at start-up, not on an event loop. The bridge's
 /// types call it themselves.
 ///
-/// At initialisation libsasl2 reads `<applicationName>.conf` from its configuration directory
-/// (`/etc/sasl2`, or `SASL_CONF_PATH`) if present, which only decides which plugins load; every
-/// per-exchange option comes from ``CyrusSASLServer/Configuration`` through the bridge's GETOPT
-/// callback.
+/// ## Nothing from /etc/sasl2
+///
+/// libsasl2 would read `<applicationName>.conf` (from `/etc/sasl2`, or `SASL_CONF_PATH`) and fall
+/// back to its values, and to `/etc/sasldb2`, for every option an application does not answer. The
+/// bridge reports configuration files as absent to libsasl2, and its GETOPT callbacks answer every
+/// option libsasl2 or a plugin asks for: from ``CyrusSASLServer/Configuration`` on a connection
+/// (see its documented defaults), and "not set" — the plugin's built-in default — before any
+/// connection exists. An existing `Sendmail.conf` is used only by loading it explicitly with
+/// ``CyrusSASLServer/Configuration/load(applicationFile:)``.
+///
+/// ## Threads, and libldap
+///
+/// libsasl2's own mutexes do nothing; the bridge installs pthread mutexes before initialising it,
+/// so the bridge's threads may run exchanges at once. libldap (OpenLDAP, used by MailMapsLDAP)
+/// initialises libsasl2 too — `sasl_set_mutex`, then `sasl_client_init` — the first time any of its
+/// functions runs, under a lock of its own. When libldap is loaded in the process, ``initialize()``
+/// has it do that first, so the two initialisations never overlap, whichever starts first; and the
+/// mutexes either installs work with the other's.
 public enum CyrusSASL {
     /// The application name libsasl2 uses to find its configuration (`/etc/sasl2/<name>.conf`,
-    /// `/usr/lib/sasl2/<name>.conf`), as Sendmail uses `Sendmail`.
+    /// `/usr/lib/sasl2/<name>.conf`), as Sendmail uses `Sendmail`. The bridge never lets it read
+    /// that file (see above); the name still appears in libsasl2's own logic.
     public static let applicationName = "swiftmta"
 
+    /// How many times this process called `sasl_server_init` (one, once initialised).
+    package static var libraryInitializationCount: Int { libraryInitializations.load(ordering: .relaxed) }
+    /// How many times libsasl2 asked for `plugin_list`, which it does once per real
+    /// initialisation (a repeated `sasl_server_init` only counts a reference).
+    package static var pluginListQueryCount: Int { pluginListQueries.load(ordering: .relaxed) }
+
+    private static let libraryInitializations = Atomic<Int>(0)
+    static let pluginListQueries = Atomic<Int>(0)
+
     private static let initialization: Result<Void, CyrusSASLError> = {
-        let server = sasl_server_init(nil, applicationName)
+        // libldap's own initialisation of libsasl2 first, when libldap is here (see above).
+        _ = swiftmta_sasl_initialize_libldap_first()
+        swiftmta_sasl_use_pthread_mutexes()
+        libraryInitializations.add(1, ordering: .relaxed)
+        let server = sasl_server_init(CyrusSASLGlobalCallbacks.shared.list, applicationName)
         guard server == SASL_OK else {
             return .failure(CyrusSASLError(code: server, operation: "sasl_server_init"))
         }
-        let client = sasl_client_init(nil)
+        let client = sasl_client_init(CyrusSASLGlobalCallbacks.shared.list)
         guard client == SASL_OK else {
             return .failure(CyrusSASLError(code: client, operation: "sasl_client_init"))
         }

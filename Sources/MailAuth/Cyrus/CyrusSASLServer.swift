@@ -43,9 +43,14 @@ public struct CyrusSASLServer: SASLServerBackend, SASLCredentialVerifier {
     ///   start (the underlying ``CyrusSASLError`` is attached).
     public init(configuration: Configuration) throws(SASLError) {
         let resolved = configuration.resolvedOptions
-        if configuration.passwordCheck.contains(.auxprop), resolved["auxprop_plugin"] == "sasldb" {
-            guard let path = resolved["sasldb_path"] else {
-                throw SASLError(.configuration, "Cyrus SASL: pwcheck_method auxprop needs a sasldb_path")
+        let auxiliaryStores = (resolved["auxprop_plugin"] ?? "").split(separator: " ")
+        if configuration.passwordCheck.contains(.auxprop), auxiliaryStores.isEmpty {
+            throw SASLError(.configuration, "Cyrus SASL: pwcheck_method auxprop needs a sasldb_path")
+        }
+        if auxiliaryStores.contains(where: { $0.lowercased() == "sasldb" }) {
+            let path = resolved["sasldb_path"] ?? Configuration.noSasldbPath
+            guard path != Configuration.noSasldbPath else {
+                throw SASLError(.configuration, "Cyrus SASL: auxprop_plugin sasldb needs a sasldb_path")
             }
             guard access(path, R_OK) == 0 else {
                 throw SASLError(.configuration, "Cyrus SASL: sasldb \(path): \(String(cString: strerror(errno)))")

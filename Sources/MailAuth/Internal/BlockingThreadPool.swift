@@ -64,7 +64,9 @@ final class BlockingThreadPool: @unchecked Sendable {
     private func enqueue(_ work: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(mutex)
         pending.append(work)
-        let startThread = idle == 0 && threads < maximumThreads
+        // A thread more whenever queued work outnumbers the idle threads: counting only "no thread
+        // idle" let work wait behind a signalled thread that had not yet woken, even below the maximum.
+        let startThread = pending.count - head > idle && threads < maximumThreads
         if startThread { threads += 1 }
         pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)

@@ -1,9 +1,9 @@
 /// Small byte helpers the mechanisms share.
-enum Bytes {
+package enum Bytes {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Lower-case hexadecimal, as RFC 2195 and RFC 2831 write digests.
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+    package static func hex(_ bytes: some Sequence<UInt8>) -> String {
         var output: [UInt8] = []
         for byte in bytes {
             output.append(hexDigits[Int(byte >> 4)])
@@ -13,7 +13,7 @@ enum Bytes {
     }
 
     /// The octets of a hexadecimal string (either case); `nil` when it is not one.
-    static func unhex(_ text: some Collection<UInt8>) -> [UInt8]? {
+    package static func unhex(_ text: some Collection<UInt8>) -> [UInt8]? {
         guard text.count % 2 == 0 else { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(text.count / 2)

@@ -22,7 +22,7 @@ public struct DigestMD5ClientMechanism: SASLClientMechanism {
     }
 
     /// An exchange with a given client nonce, for RFC 2831's worked example.
-    init(credentials: SASLClientCredentials, host: String, service: String, cnonce: String) {
+    package init(credentials: SASLClientCredentials, host: String, service: String, cnonce: String) {
         self.credentials = credentials
         digestURI = "\(service)/\(host)"
         self.cnonce = Array(cnonce.utf8)

@@ -1,18 +1,18 @@
 /// The `name=value` lists DIGEST-MD5 challenges and responses are made of (RFC 2831 §7.1, the
 /// `#rule` of RFC 2616 §2.1): values are tokens or quoted strings with backslash escapes, separated
 /// by commas and optional white space.
-struct DigestMD5Directives: Sendable {
-    enum ParseError: Error, Equatable {
+package struct DigestMD5Directives: Sendable {
+    package enum ParseError: Error, Equatable {
         case malformed(String)
     }
 
     /// The directives in order; names lower-cased, values unquoted.
-    private(set) var entries: [(name: String, value: [UInt8])] = []
+    package private(set) var entries: [(name: String, value: [UInt8])] = []
 
-    init() {}
+    package init() {}
 
     /// Parses `bytes`; throws for anything outside the grammar (never traps).
-    init(parsing bytes: [UInt8]) throws(ParseError) {
+    package init(parsing bytes: [UInt8]) throws(ParseError) {
         var index = 0
         let end = bytes.count
         func skipSpace() {
@@ -91,7 +91,7 @@ struct DigestMD5Directives: Sendable {
     }
 
     /// Appends a quoted directive.
-    mutating func append(_ name: String, quoted value: [UInt8]) {
+    package mutating func append(_ name: String, quoted value: [UInt8]) {
         entries.append((name, value))
         quotedNames.insert(name)
     }
@@ -104,7 +104,7 @@ struct DigestMD5Directives: Sendable {
     private var quotedNames: Set<String> = []
 
     /// The wire form.
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var output: [UInt8] = []
         for (offset, entry) in entries.enumerated() {
             if offset > 0 { output.append(UInt8(ascii: ",")) }

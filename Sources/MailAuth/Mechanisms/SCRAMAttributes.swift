@@ -1,14 +1,14 @@
 /// The `a=value` attribute lists of SCRAM messages (RFC 5802 §5, §7), parsed strictly.
-struct SCRAMAttributes: Sendable {
+package struct SCRAMAttributes: Sendable {
     /// The attributes in order: a single-letter name and the raw value.
-    let entries: [(name: UInt8, value: [UInt8])]
+    package let entries: [(name: UInt8, value: [UInt8])]
 
-    enum ParseError: Error, Equatable {
+    package enum ParseError: Error, Equatable {
         case malformed(String)
     }
 
     /// Parses `bytes` as `attr=value` items separated by commas.
-    init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
+    package init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
         var entries: [(name: UInt8, value: [UInt8])] = []
         for item in bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
             let item = Array(item)
@@ -24,7 +24,7 @@ struct SCRAMAttributes: Sendable {
     }
 
     /// RFC 5802 §5.1 `saslname`: `=2C` stands for `,` and `=3D` for `=`; any other `=` is an error.
-    static func decodeName(_ bytes: [UInt8]) -> [UInt8]? {
+    package static func decodeName(_ bytes: [UInt8]) -> [UInt8]? {
         var output: [UInt8] = []
         var index = 0
         while index < bytes.count {
@@ -47,7 +47,7 @@ struct SCRAMAttributes: Sendable {
     }
 
     /// The `saslname` form of a user name.
-    static func encodeName(_ text: String) -> [UInt8] {
+    package static func encodeName(_ text: String) -> [UInt8] {
         var output: [UInt8] = []
         for byte in text.utf8 {
             switch byte {

@@ -46,8 +46,9 @@ public struct SCRAMClientMechanism: SASLClientMechanism {
             serverOffersChannelBinding: serverOffersChannelBinding, clientNonce: Bytes.nonce(octets: 18), limits: limits)
     }
 
-    /// An exchange with a given nonce, for the RFC 5802 and RFC 7677 worked examples.
-    init(
+    /// An exchange with a given nonce, for the RFC 5802 and RFC 7677 worked examples (and the
+    /// fuzzer, which needs the same input to give the same run).
+    package init(
         hashFunction: SCRAMHashFunction, credentials: SASLClientCredentials, channelBinding: SASLChannelBinding?,
         serverOffersChannelBinding: Bool, clientNonce: String, limits: SASLLimits
     ) {
