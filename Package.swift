@@ -172,6 +172,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "MailQueueFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailQueueFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
             name: "MailTLSBenchmark",
@@ -187,6 +194,17 @@ let package = Package(
             name: "MailMapsBench",
             dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
             path: "Benchmarks/MailMapsBench",
+            swiftSettings: swiftSettings
+        ),
+        // The spool's benchmark (make bench-queue) and the child process of its crash test.
+        .executableTarget(
+            name: "MailQueueBenchmark",
+            dependencies: [
+                "MailServer", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MailQueueBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -86,6 +86,8 @@ public struct SwiftMTAConfiguration: Sendable {
     public var listeners: [ServerConfiguration.Listener]
     /// `[dns] nameservers`: where DNS questions go (`127.0.0.1:5353`); empty for the system's.
     public var nameservers: [String]
+    /// `[queue]`: the spool directory and the retry and return times.
+    public var queue = QueueSettings()
 
     /// Reads and checks a configuration file.
     public static func load(path: String) throws(ConfigurationError) -> SwiftMTAConfiguration {
@@ -111,7 +113,7 @@ public struct SwiftMTAConfiguration: Sendable {
         let reader = ConfigurationReader(file: file, text: text)
         try reader.checkKeys(document, at: "", allowed: [
             "hostname", "local_host_names", "virtuser_domains", "relay_domains", "local_users", "local_names",
-            "maps", "routing", "relay", "auth", "tls", "smtp", "listen", "dns",
+            "maps", "routing", "relay", "auth", "tls", "smtp", "listen", "dns", "queue",
         ])
         let hostname = try reader.string(document, "hostname", at: "") ?? ServerCommandLine.localHostname()
         var tables = Tables()
@@ -248,7 +250,8 @@ public struct SwiftMTAConfiguration: Sendable {
 
         return SwiftMTAConfiguration(
             file: file, routing: routing, tables: tables, authentication: authentication, tls: tls,
-            smtp: smtp, listeners: listeners, nameservers: nameservers)
+            smtp: smtp, listeners: listeners, nameservers: nameservers,
+            queue: try QueueSettings.read(document, reader))
     }
 
     /// A map spec value, checked for `type:name` form.
