@@ -18,7 +18,7 @@ build: bootstrap
 	$(SWIFT) build 2>&1 | tee $(BUILD_LOG)
 	@scripts/check-warnings $(BUILD_LOG)
 
-## make run: build and start the server on its embedded default (loopback, ports 2525 and 2587).
+## make run: build and start the server on its embedded default (loopback: smtp 2525, submission 2587, smtps 2465; files in ./var).
 run: build
 	$(SWIFT) run --skip-build swiftmta serve
 

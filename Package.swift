@@ -137,11 +137,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Runnable examples (CI builds them with everything else).
+        // Runnable examples of the libraries' public API (CI builds them; tests run them).
         .executableTarget(
             name: "SendExample",
             dependencies: ["SMTPClient", "SMTPProtocol"],
             path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ReceiveMail",
+            dependencies: [
+                "MailServer", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "examples/ReceiveMail",
             swiftSettings: swiftSettings
         ),
 
@@ -176,6 +186,12 @@ let package = Package(
             name: "MailQueueFuzz",
             dependencies: ["MailServer"],
             path: "Fuzz/MailQueueFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailServerFuzz",
+            dependencies: ["MailServer", "SMTPProtocol"],
+            path: "Fuzz/MailServerFuzz",
             swiftSettings: swiftSettings
         ),
 

@@ -2,9 +2,14 @@ import TOMLKit
 
 /// Reads typed values out of a parsed TOML document, turning every problem — a wrong type, a
 /// missing or unknown key — into a ``ConfigurationError`` that names the key and its line.
-struct ConfigurationReader {
+///
+/// Problems are collected, not thrown: a reader keeps going after a bad value (the accessor
+/// returns `nil`, as for a key that is absent), so that `swiftmta check-config` can list every
+/// error of a file at once.
+final class ConfigurationReader {
     let file: String
-    private let lines: [String: Int]
+    let lines: [String: Int]
+    private(set) var errors: [ConfigurationError] = []
 
     init(file: String, text: String) {
         self.file = file
@@ -13,6 +18,10 @@ struct ConfigurationReader {
 
     /// The line of `key` (dotted, with `[n]` for array-of-tables entries), or of its table.
     func line(of key: String) -> Int? {
+        Self.line(of: key, in: lines)
+    }
+
+    static func line(of key: String, in lines: [String: Int]) -> Int? {
         var candidate = key
         while true {
             if let line = lines[candidate] { return line }
@@ -31,64 +40,155 @@ struct ConfigurationReader {
         ConfigurationError(file: file, key: key, line: line(of: key), message: message)
     }
 
+    /// Records a problem with `key`.
+    func report(_ key: String, _ message: String) {
+        errors.append(error(key, message))
+    }
+
+    /// Records a problem found elsewhere (a map that cannot be opened, a certificate).
+    func report(_ error: ConfigurationError) {
+        errors.append(error)
+    }
+
     /// A table's keys must all be known: a typo is an error, never silently ignored.
-    func checkKeys(_ table: TOMLTable, at path: String, allowed: Set<String>) throws(ConfigurationError) {
+    func checkKeys(_ table: TOMLTable, at path: String, allowed: Set<String>) {
         for key in table.keys.sorted() where !allowed.contains(key) {
-            let full = path.isEmpty ? key : "\(path).\(key)"
+            let full = join(path, key)
             let suggestion = allowed.sorted().first { Self.editDistance($0, key) <= 2 }
-            throw error(full, "unknown key" + (suggestion.map { "; did you mean \($0)?" } ?? ""))
+            report(full, "unknown key" + (suggestion.map { "; did you mean \($0)?" } ?? ""))
         }
     }
 
-    func string(_ table: TOMLTable, _ key: String, at path: String) throws(ConfigurationError) -> String? {
+    func string(_ table: TOMLTable, _ key: String, at path: String) -> String? {
         guard let value = table[key] else { return nil }
-        guard let text = value.string else { throw error(join(path, key), "must be a string") }
+        guard let text = value.string else {
+            report(join(path, key), "must be a string")
+            return nil
+        }
         return text
     }
 
-    func bool(_ table: TOMLTable, _ key: String, at path: String) throws(ConfigurationError) -> Bool? {
+    func bool(_ table: TOMLTable, _ key: String, at path: String) -> Bool? {
         guard let value = table[key] else { return nil }
-        guard let flag = value.bool else { throw error(join(path, key), "must be true or false") }
+        guard let flag = value.bool else {
+            report(join(path, key), "must be true or false")
+            return nil
+        }
         return flag
     }
 
-    func int(_ table: TOMLTable, _ key: String, at path: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+    func int(_ table: TOMLTable, _ key: String, at path: String, range: ClosedRange<Int>) -> Int? {
         guard let value = table[key] else { return nil }
-        guard let number = value.int else { throw error(join(path, key), "must be an integer") }
-        guard range.contains(number) else { throw error(join(path, key), "must be between \(range.lowerBound) and \(range.upperBound)") }
+        guard let number = value.int else {
+            report(join(path, key), "must be an integer")
+            return nil
+        }
+        guard range.contains(number) else {
+            report(join(path, key), "must be between \(range.lowerBound) and \(range.upperBound)")
+            return nil
+        }
         return number
     }
 
-    func strings(_ table: TOMLTable, _ key: String, at path: String) throws(ConfigurationError) -> [String]? {
+    /// A duration: an integer of seconds, or a string of a number and a unit (`250ms`, `30s`, `5m`, `4h`, `5d`).
+    func duration(_ table: TOMLTable, _ key: String, at path: String, range: ClosedRange<Duration>) -> Duration? {
         guard let value = table[key] else { return nil }
-        guard let array = value.array else { throw error(join(path, key), "must be an array of strings") }
+        let parsed: Duration?
+        if let seconds = value.int {
+            parsed = seconds >= 0 ? .seconds(seconds) : nil
+        } else if let text = value.string {
+            parsed = Self.parseDuration(text)
+        } else {
+            parsed = nil
+        }
+        guard let parsed else {
+            report(join(path, key), "must be a duration: seconds, or a number with ms, s, m, h or d (\"30s\", \"5m\")")
+            return nil
+        }
+        guard range.contains(parsed) else {
+            report(join(path, key), "must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound))")
+            return nil
+        }
+        return parsed
+    }
+
+    func strings(_ table: TOMLTable, _ key: String, at path: String) -> [String]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else {
+            report(join(path, key), "must be an array of strings")
+            return nil
+        }
         var result: [String] = []
         for (index, element) in array.enumerated() {
-            guard let text = element.string else { throw error("\(join(path, key))[\(index)]", "must be a string") }
+            guard let text = element.string else {
+                report("\(join(path, key))[\(index)]", "must be a string")
+                continue
+            }
             result.append(text)
         }
         return result
     }
 
-    func table(_ table: TOMLTable, _ key: String, at path: String) throws(ConfigurationError) -> TOMLTable? {
+    func table(_ table: TOMLTable, _ key: String, at path: String) -> TOMLTable? {
         guard let value = table[key] else { return nil }
-        guard let inner = value.table else { throw error(join(path, key), "must be a table ([\(join(path, key))])") }
+        guard let inner = value.table else {
+            report(join(path, key), "must be a table ([\(join(path, key))])")
+            return nil
+        }
         return inner
     }
 
-    func tables(_ table: TOMLTable, _ key: String, at path: String) throws(ConfigurationError) -> [TOMLTable]? {
+    func tables(_ table: TOMLTable, _ key: String, at path: String) -> [TOMLTable]? {
         guard let value = table[key] else { return nil }
-        guard let array = value.array else { throw error(join(path, key), "must be an array of tables ([[\(join(path, key))]])") }
+        guard let array = value.array else {
+            report(join(path, key), "must be an array of tables ([[\(join(path, key))]])")
+            return nil
+        }
         var result: [TOMLTable] = []
         for (index, element) in array.enumerated() {
-            guard let inner = element.table else { throw error("\(join(path, key))[\(index)]", "must be a table") }
+            guard let inner = element.table else {
+                report("\(join(path, key))[\(index)]", "must be a table")
+                continue
+            }
             result.append(inner)
         }
         return result
     }
 
-    private func join(_ path: String, _ key: String) -> String {
+    func join(_ path: String, _ key: String) -> String {
         path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    /// `250ms`, `30s`, `5m`, `4h`, `5d`, `90` (seconds).
+    static func parseDuration(_ text: String) -> Duration? {
+        let trimmed = Substring(text).trimmingCharacters
+        guard let last = trimmed.last else { return nil }
+        let unit: Int64
+        var number = Substring(trimmed)
+        if number.hasSuffix("ms") {
+            number = number.dropLast(2)
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(number) else { return nil }
+            return .milliseconds(value)
+        }
+        switch last {
+        case "s": unit = 1; number = number.dropLast()
+        case "m": unit = 60; number = number.dropLast()
+        case "h": unit = 3600; number = number.dropLast()
+        case "d": unit = 86_400; number = number.dropLast()
+        default: unit = 1
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(number),
+              value <= Int64.max / unit else { return nil }
+        return .seconds(value * unit)
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        if duration.components.attoseconds != 0 { return "\(seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)ms" }
+        if seconds % 86_400 == 0, seconds > 0 { return "\(seconds / 86_400)d" }
+        if seconds % 3600 == 0, seconds > 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0, seconds > 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
     }
 
     /// Where each key and table header is, by scanning the text: `[table]`, `[[array]]` (numbered
@@ -116,6 +216,16 @@ struct ConfigurationReader {
             }
         }
         return result
+    }
+
+    /// A first look at the text before TOMLKit parses it: ``TOMLShape`` checks the structure
+    /// toml++ (under TOMLKit) takes for granted — it asserts, ending the process, on some inputs
+    /// it should refuse (a table header that does not start with a key, a non-ASCII character in
+    /// one). The line of the first problem and what it is, or `nil` when the text can go to the
+    /// parser.
+    static func lexicalProblem(in text: String) -> (line: Int, message: String)? {
+        var shape = TOMLShape(Array(text.utf8))
+        return shape.check()
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {

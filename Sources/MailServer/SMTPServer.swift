@@ -1,25 +1,47 @@
 public import Logging
+import MailTLS
+import Metrics
 public import NIOCore
 public import NIOPosix
+import SMTPProtocol
 
-/// The SMTP server: its listeners, bound and accepting.
+/// An SMTP server: listeners bound and accepting, one session per connection, each asking a
+/// ``SMTPBackend`` for its decisions. The reference server `swiftmta serve` is one of these,
+/// with MailRouting's policy as its backend.
 ///
 /// ```swift
-/// let server = try await SMTPServer.bind(configuration: .embeddedDefault(hostname: "mx.example.test"),
-///                                        logger: logger)
-/// try await server.run()   // until the task is cancelled
+/// let server = try await SMTPServer.bind(
+///     configuration: ServerConfiguration(hostname: "mx.example.org", listeners: [.init(host: "127.0.0.1", port: 2525, mode: .smtp)]),
+///     backend: Inbox(), logger: Logger(label: "inbox"))
+/// try await server.run()   // until shutdown(gracePeriod:) or cancellation
 /// ```
+///
+/// Limits hold whatever clients do: each listener admits at most
+/// ``ServerConfiguration/Listener/maximumConnections`` connections and
+/// ``ServerConfiguration/Listener/maximumConnectionsPerClient`` from one address; others get
+/// `421 4.7.0` and are closed without a session.
 public struct SMTPServer: Sendable {
-    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    struct Accepted: Sendable {
+        let connection: SMTPServerSession.Connection
+        let handshake: EventLoopFuture<TLSSessionFacts>?
+    }
+
+    enum ChildOutput: Sendable {
+        case accepted(Accepted)
+        case refused
+    }
 
     struct BoundListener: Sendable {
         let listener: ServerConfiguration.Listener
-        let channel: NIOAsyncChannel<Connection, Never>
+        let channel: NIOAsyncChannel<ChildOutput, Never>
     }
 
     /// The configuration the server runs with.
     public let configuration: ServerConfiguration
+    private let backend: any SMTPBackend
     private let listeners: [BoundListener]
+    private let registry: ConnectionRegistry
+    private let damping: AuthenticationDamping?
     private let logger: Logger
 
     /// The addresses the server actually listens on, in the order of the configuration's listeners
@@ -28,38 +50,41 @@ public struct SMTPServer: Sendable {
         listeners.compactMap { $0.channel.channel.localAddress }
     }
 
-    private init(configuration: ServerConfiguration, listeners: [BoundListener], logger: Logger) {
-        self.configuration = configuration
-        self.listeners = listeners
-        self.logger = logger
-    }
-
     /// Binds every listener of `configuration`.
     ///
-    /// - Throws: the bind error of the first listener that cannot be bound (address in use,
-    ///   permission denied), after closing those already bound.
+    /// - Throws: ``ServerStartError`` naming the address of the first listener that cannot be
+    ///   bound (in use, not permitted, not an address of this host), after closing those already
+    ///   bound; or when an smtps listener has no certificate.
     public static func bind(
         configuration: ServerConfiguration,
+        backend: any SMTPBackend,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
-    ) async throws -> SMTPServer {
+    ) async throws(ServerStartError) -> SMTPServer {
         var bound: [BoundListener] = []
         let timeout = configuration.limits.commandTimeout
-        do {
+        do throws(ServerStartError) {
             for listener in configuration.listeners {
-                let channel = try await ServerBootstrap(group: eventLoopGroup)
-                    .serverChannelOption(.backlog, value: 256)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelOption(.allowRemoteHalfClosure, value: true)
-                    .bind(host: listener.host, port: listener.port) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                IdleStateHandler(readTimeout: TimeAmount(timeout)))
-                            try channel.pipeline.syncOperations.addHandler(
-                                CommandTimeoutHandler())
-                            return try Connection(wrappingChannelSynchronously: channel)
+                let tls = configuration.tls
+                if listener.mode == .smtps, tls == nil {
+                    throw ServerStartError(address: "\(listener.host):\(listener.port)", reason: "an smtps listener needs a TLS certificate")
+                }
+                let limiter = ConnectionLimiter(maximum: listener.maximumConnections, maximumPerClient: listener.maximumConnectionsPerClient)
+                let hostname = configuration.hostname
+                let channel: NIOAsyncChannel<ChildOutput, Never>
+                do {
+                    channel = try await ServerBootstrap(group: eventLoopGroup)
+                        .serverChannelOption(.backlog, value: 1024)
+                        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                        .childChannelOption(.allowRemoteHalfClosure, value: true)
+                        .bind(host: listener.host, port: listener.port) { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                try Self.initialize(channel, listener: listener, limiter: limiter, tls: tls, hostname: hostname, timeout: timeout, logger: logger)
+                            }
                         }
-                    }
+                } catch {
+                    throw ServerStartError(address: Self.describe(listener), reason: Self.reason(error))
+                }
                 bound.append(BoundListener(listener: listener, channel: channel))
             }
         } catch {
@@ -68,22 +93,64 @@ public struct SMTPServer: Sendable {
             }
             throw error
         }
-        return SMTPServer(configuration: configuration, listeners: bound, logger: logger)
+        return SMTPServer(
+            configuration: configuration, backend: backend, listeners: bound, registry: ConnectionRegistry(),
+            damping: configuration.authentication.map { AuthenticationDamping(configuration: $0.damping) }, logger: logger)
     }
 
-    /// Accepts and serves connections on every listener until the task is cancelled; then closes
-    /// the listeners and every open connection, and returns when all sessions have ended.
+    private init(
+        configuration: ServerConfiguration, backend: any SMTPBackend, listeners: [BoundListener], registry: ConnectionRegistry,
+        damping: AuthenticationDamping?, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.backend = backend
+        self.listeners = listeners
+        self.registry = registry
+        self.damping = damping
+        self.logger = logger
+    }
+
+    /// Sets up an accepted connection on its event loop: counted against the limits (or refused
+    /// with 421), TLS in front for smtps, the command timeout, and the async channel.
+    private static func initialize(
+        _ channel: any Channel, listener: ServerConfiguration.Listener, limiter: ConnectionLimiter, tls: TLSServerContext?,
+        hostname: String, timeout: Duration, logger: Logger
+    ) throws -> ChildOutput {
+        let client = channel.remoteAddress?.ipAddress ?? "unknown"
+        let admission = limiter.admit(client)
+        Counter(label: "swiftmta_connections_total", dimensions: [("listener", "\(listener.mode)"), ("admitted", "\(admission == .admitted)")]).increment()
+        guard admission == .admitted else {
+            logger.notice("rejecting connection from [\(client)] on \(listener.mode): \(admission == .clientFull ? "too many connections from this address" : "too many connections")")
+            // Implicit TLS: a plaintext 421 would be a protocol error; the connection just closes.
+            let reply = listener.mode == .smtps ? nil : ServerReplies.tooManyConnections(host: hostname, fromClient: admission == .clientFull)
+            try channel.pipeline.syncOperations.addHandler(RefusalHandler(reply: reply))
+            return .refused
+        }
+        channel.closeFuture.whenComplete { _ in limiter.release(client) }
+        var handshake: EventLoopFuture<TLSSessionFacts>?
+        if listener.mode == .smtps, let tls {
+            let promise = channel.eventLoop.makePromise(of: TLSSessionFacts.self)
+            try channel.pipeline.syncOperations.addHandler(TLSHandler(serverContext: tls, handshakePromise: promise))
+            handshake = promise.futureResult
+        }
+        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(timeout)))
+        try channel.pipeline.syncOperations.addHandler(CommandTimeoutHandler())
+        let connection = try SMTPServerSession.Connection(wrappingChannelSynchronously: channel)
+        return .accepted(Accepted(connection: connection, handshake: handshake))
+    }
+
+    /// Accepts and serves connections on every listener until ``shutdown(gracePeriod:)`` has
+    /// finished or the task is cancelled; returns when every session has ended.
     ///
     /// The accept loops run in a task of their own that cancellation does not reach: cancelling
     /// closes the listening sockets instead, so that every connection already accepted is still
     /// handed to a session (which sees its connection closed) rather than dropped.
     public func run() async throws {
-        let registry = ConnectionRegistry()
         let acceptor = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for bound in listeners {
                     group.addTask {
-                        try await self.serve(bound, registry: registry)
+                        try await self.serve(bound)
                     }
                 }
                 try await group.waitForAll()
@@ -99,24 +166,96 @@ public struct SMTPServer: Sendable {
         }
     }
 
-    private func serve(_ bound: BoundListener, registry: ConnectionRegistry) async throws {
-        let mode = bound.listener.mode
+    /// Shuts down as RFC 5321 §3.8 asks: stops accepting, answers each open session's next command
+    /// with `421 4.3.2`, and after `gracePeriod` (default: the limits') closes what is still open.
+    /// ``run()`` returns once every session has ended.
+    public func shutdown(gracePeriod: Duration? = nil) async {
+        let grace = gracePeriod ?? configuration.limits.shutdownGracePeriod
+        logger.notice("shutting down: \(registry.count) sessions open, grace period \(grace)")
+        registry.beginDraining()
+        for bound in listeners {
+            try? await bound.channel.channel.close()
+        }
+        let deadline = ContinuousClock.now + grace
+        while registry.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if registry.count > 0 {
+            logger.notice("grace period over: closing \(registry.count) sessions")
+        }
+        registry.closeAll()
+    }
+
+    private func serve(_ bound: BoundListener) async throws {
+        let listener = bound.listener
         try await bound.channel.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
-                for try await connection in connections {
+                for try await output in connections {
+                    guard case .accepted(let accepted) = output else { continue }
                     group.addTask {
-                        var logger = self.logger
-                        logger[metadataKey: "listener"] = "\(mode)"
-                        if let peer = connection.channel.remoteAddress {
-                            logger[metadataKey: "client"] = "\(peer)"
-                        }
-                        let token = registry.add(connection.channel)
+                        let token = registry.add(accepted.connection.channel)
                         defer { registry.remove(token) }
-                        let session = SMTPServerSession(configuration: configuration, logger: logger)
-                        await session.run(on: connection)
+                        var logger = self.logger
+                        logger[metadataKey: "listener"] = "\(listener.mode)"
+                        let session = SMTPServerSession(
+                            configuration: configuration, listener: listener, backend: backend, damping: damping,
+                            registry: registry, logger: logger)
+                        await session.run(on: accepted.connection, handshake: accepted.handshake)
                     }
                 }
             }
         }
+    }
+
+    static func describe(_ listener: ServerConfiguration.Listener) -> String {
+        listener.host.contains(":") ? "[\(listener.host)]:\(listener.port)" : "\(listener.host):\(listener.port)"
+    }
+
+    /// The system's reason for a bind failure, without NIO's call description.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case 98: return "the address is already in use (EADDRINUSE)"
+            case 13: return "permission denied: ports below 1024 need privileges (EACCES)"
+            case 99: return "the address is not one of this host's (EADDRNOTAVAIL)"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+/// Answers a connection over the limits with its 421 (or nothing) and closes it.
+private final class RefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let reply: SMTPReply?
+    private var refused = false
+
+    init(reply: SMTPReply?) {
+        self.reply = reply
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func refuse(context: ChannelHandlerContext) {
+        guard !refused else { return }
+        refused = true
+        guard let reply else {
+            context.close(promise: nil)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 96)
+        reply.encode(into: &buffer)
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -1,8 +1,15 @@
-/// What the server runs with: its name, its listeners and its limits.
+public import MailTLS
+public import SMTPProtocol
+
+/// What an ``SMTPServer`` runs with: its name, listeners, limits, TLS, AUTH and the texts it
+/// sends. The embedding API's configuration; `swiftmta serve` builds one from its TOML file.
 ///
-/// ``embeddedDefault(hostname:)`` is what `swiftmta serve` uses with no configuration file:
-/// loopback listeners on unprivileged ports, so that a newcomer sees the server work at once without
-/// privileges and without exposing anything to the network.
+/// ```swift
+/// var configuration = ServerConfiguration(
+///     hostname: "mx.example.org",
+///     listeners: [.init(host: "127.0.0.1", port: 2525, mode: .smtp)])
+/// configuration.tls = try TLSServerContext(certificateChainFile: "cert.pem", privateKeyFile: "key.pem")
+/// ```
 public struct ServerConfiguration: Sendable {
     /// What a listener speaks.
     public struct ListenerMode: Hashable, Sendable, CustomStringConvertible {
@@ -11,9 +18,9 @@ public struct ServerConfiguration: Sendable {
 
         /// Mail exchange between servers (port 25, RFC 5321).
         public static let smtp = ListenerMode("smtp")
-        /// Message submission from mail clients (port 587, RFC 6409).
+        /// Message submission from mail clients (port 587, RFC 6409): AUTH before MAIL.
         public static let submission = ListenerMode("submission")
-        /// Submission over implicit TLS (port 465, RFC 8314).
+        /// Submission over implicit TLS (port 465, RFC 8314 §3.3): AUTH before MAIL.
         public static let smtps = ListenerMode("smtps")
         /// LMTP (RFC 2033), for delivery agents on this host.
         public static let lmtp = ListenerMode("lmtp")
@@ -23,6 +30,9 @@ public struct ServerConfiguration: Sendable {
             guard ["smtp", "submission", "smtps", "lmtp"].contains(name) else { return nil }
             self.init(name)
         }
+
+        /// Whether clients must authenticate before MAIL (RFC 6409 §4.3, RFC 8314 §3.3).
+        public var requiresAuthentication: Bool { self == .submission || self == .smtps }
 
         public var description: String { name }
     }
@@ -35,34 +45,61 @@ public struct ServerConfiguration: Sendable {
         public var port: Int
         /// What the listener speaks.
         public var mode: ListenerMode
+        /// The most connections open at once on this listener; more get `421 4.7.0` and are
+        /// closed. Default 1,000.
+        public var maximumConnections: Int
+        /// The most connections open at once from one client address. Default 50 (Postfix's
+        /// `smtpd_client_connection_count_limit`).
+        public var maximumConnectionsPerClient: Int
 
-        public init(host: String, port: Int, mode: ListenerMode) {
+        public init(host: String, port: Int, mode: ListenerMode, maximumConnections: Int = 1000, maximumConnectionsPerClient: Int = 50) {
             self.host = host
             self.port = port
             self.mode = mode
+            self.maximumConnections = maximumConnections
+            self.maximumConnectionsPerClient = maximumConnectionsPerClient
         }
     }
 
-    /// The host's fully qualified name (Sendmail's `$j`), used in the greeting and EHLO reply.
+    /// The host's fully qualified name (Sendmail's `$j`), used in the greeting, the EHLO reply and
+    /// `Received:` headers.
     public var hostname: String
     /// The addresses to listen on.
     public var listeners: [Listener]
-    /// Size and count limits.
+    /// Size, count and time limits.
     public var limits: SMTPServerLimits
+    /// The certificate for STARTTLS (RFC 3207, offered on smtp and submission listeners when set)
+    /// and implicit TLS (smtps listeners, which need it).
+    public var tls: TLSServerContext?
+    /// AUTH (RFC 4954), when offered.
+    public var authentication: ServerAuthentication?
+    /// The greeting after `220` (confSMTP_LOGIN_MSG), with Sendmail's macros (`$j`, `$b`): the host
+    /// name goes first in any case (RFC 5321 §4.3.1).
+    public var greeting: String
+    /// HELP text; `nil` answers HELP with a pointer to RFC 5321.
+    public var help: SendmailHelpFile?
+    /// What the server keeps to itself (confPRIVACY_FLAGS).
+    public var privacy: PrivacyOptions
+    /// Extensions to advertise besides SIZE, STARTTLS and AUTH.
+    public var extensions: Set<EHLOKeyword>
+    /// Whether the server adds a `Received:` header (RFC 5321 §4.4) before the message text it
+    /// hands to the backend.
+    public var addsReceivedHeader: Bool
+    /// Whether that header names the authenticated user (Postfix's
+    /// `smtpd_sasl_authenticated_header`); it reveals the user name to every recipient.
+    public var receivedHeaderShowsUser: Bool
 
     public init(hostname: String, listeners: [Listener], limits: SMTPServerLimits = SMTPServerLimits()) {
         self.hostname = hostname
         self.listeners = listeners
         self.limits = limits
-    }
-
-    /// Loopback listeners on unprivileged ports: SMTP on 127.0.0.1:2525, Submission on 127.0.0.1:2587.
-    public static func embeddedDefault(hostname: String) -> ServerConfiguration {
-        ServerConfiguration(
-            hostname: hostname,
-            listeners: [
-                Listener(host: "127.0.0.1", port: 2525, mode: .smtp),
-                Listener(host: "127.0.0.1", port: 2587, mode: .submission),
-            ])
+        self.tls = nil
+        self.authentication = nil
+        self.greeting = "$j ESMTP SwiftMTA ready"
+        self.help = nil
+        self.privacy = []
+        self.extensions = [.pipelining, .eightBitMIME, .enhancedStatusCodes, .smtpUTF8, .dsn, .chunking]
+        self.addsReceivedHeader = true
+        self.receivedHeaderShowsUser = false
     }
 }

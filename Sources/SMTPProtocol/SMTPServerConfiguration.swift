@@ -36,6 +36,10 @@ public struct SMTPServerConfiguration: Hashable, Sendable {
     /// Whether the machine tells the caller about each HELO/EHLO so policy can refuse it. When off,
     /// a well-formed HELO/EHLO is accepted without asking.
     public var checkHello: Bool
+    /// HELP's text (RFC 5321 §4.1.1.8) by lower-cased topic, `""` for HELP without an argument:
+    /// the lines of the 214 reply. A topic not listed gets 504 5.3.0. Empty (the default): every
+    /// HELP gets a 214 pointing at RFC 5321.
+    public var helpTopics: [String: [String]]
 
     public init(
         hostname: String,
@@ -47,7 +51,8 @@ public struct SMTPServerConfiguration: Hashable, Sendable {
         authMechanismsWithoutTLS: [String] = [],
         authMechanismsWithTLS: [String] = [],
         requireHello: Bool = true,
-        checkHello: Bool = false
+        checkHello: Bool = false,
+        helpTopics: [String: [String]] = [:]
     ) {
         self.hostname = hostname
         self.greetingText = greetingText
@@ -59,5 +64,6 @@ public struct SMTPServerConfiguration: Hashable, Sendable {
         self.authMechanismsWithTLS = authMechanismsWithTLS
         self.requireHello = requireHello
         self.checkHello = checkHello
+        self.helpTopics = helpTopics
     }
 }

@@ -787,8 +787,8 @@ public struct SMTPServerStateMachine: Sendable {
             send(.ok)
         case .quit:
             quit(stage)
-        case .help:
-            send(SMTPReply(214, .success, "See RFC 5321 (https://www.rfc-editor.org/rfc/rfc5321)"))
+        case .help(let topic):
+            send(helpReply(topic))
         case .verify(let argument):
             state = .awaiting(.verify, stage)
             queue.append(.verify(argument))
@@ -809,6 +809,20 @@ public struct SMTPServerStateMachine: Sendable {
         case .auth(let mechanism, let initialResponse):
             auth(mechanism, initialResponse, stage: stage)
         }
+    }
+
+    /// HELP's reply: the configured text for the topic, 504 for a topic it does not have.
+    private func helpReply(_ topic: String?) -> SMTPReply {
+        guard !configuration.helpTopics.isEmpty else {
+            return SMTPReply(214, .success, "See RFC 5321 (https://www.rfc-editor.org/rfc/rfc5321)")
+        }
+        let key = String(String.UnicodeScalarView((topic ?? "").unicodeScalars.map { scalar in
+            (0x41...0x5A).contains(scalar.value) ? Unicode.Scalar(scalar.value + 0x20)! : scalar
+        }))
+        guard let lines = configuration.helpTopics[key], !lines.isEmpty else {
+            return SMTPReply(504, EnhancedStatusCode(5, 3, 0), "HELP topic unknown")
+        }
+        return SMTPReply(214, .success, lines: lines)
     }
 
     private mutating func greeting(_ hello: Hello, stage: Stage) {

@@ -7,16 +7,25 @@ struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
-        subcommands: [Serve.self, Route.self, Makemap.self, Map.self, Send.self],
+        subcommands: [Serve.self, Auth.self, CheckConfig.self, Route.self, Makemap.self, Map.self, Send.self],
         defaultSubcommand: Serve.self
     )
 }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server (with no configuration file: loopback listeners on ports 2525 and 2587).")
+        abstract: "Run the server.",
+        discussion: """
+            Without --config: the embedded default, on loopback only (smtp 127.0.0.1:2525, submission 2587, \
+            smtps 2465), with its files under ./var (a self-signed certificate made on first start in var/tls, \
+            AUTH users in var/auth/passwd). SIGTERM or Ctrl-C shut it down gracefully. Exit status: 0 after a \
+            shutdown, 64 bad arguments, 71 a listener could not be bound, 78 a configuration error.
+            """)
 
-    @Option(name: .long, help: "The host name to announce (default: the system's host name).")
+    @Option(name: .long, help: "The configuration file (TOML; see docs/configuration.md).")
+    var config: String?
+
+    @Option(name: .long, help: "The host name to announce (default: hostname in the file, or the system's).")
     var hostname: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -27,7 +36,106 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
         ServerCommandLine.bootstrapLogging(level: level)
-        try await ServerCommandLine.serveEmbeddedDefault(hostname: hostname)
+        let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a configuration: print every error (file, line, key), or what it would run.",
+        discussion: "Opens the maps, certificates and password files it names. Exit status: 0 valid, 78 errors.")
+
+    @Argument(help: "The configuration file (default: the embedded default).")
+    var file: String?
+
+    func run() async throws {
+        let (output, status) = ServerCommandLine.checkConfiguration(file: file)
+        print(output, terminator: "")
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Auth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the users of an AUTH password file (what saslpasswd2 is to Sendmail).",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct FileOptions: ParsableArguments {
+        @Option(name: .long, help: "The password file (default: the passwd: backend of --config, or ./var/auth/passwd).")
+        var file: String?
+
+        @Option(name: .long, help: "The configuration whose [auth] backend names the file.")
+        var config: String?
+
+        func path() throws -> String {
+            switch AuthCommand.passwordFile(file: file, configurationFile: config) {
+            case .success(let path): return path
+            case .failure(let error): throw ValidationError(error.description)
+            }
+        }
+    }
+
+    static func finish(_ result: Result<String, AuthCommand.CommandError>) throws {
+        switch result {
+        case .success(let text): print(text)
+        case .failure(let error):
+            ServerCommandLine.printError("swiftmta auth: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a user (or set its password), reading the password on standard input.",
+            discussion: "Stores a SCRAM-SHA-256 verifier, which serves PLAIN, LOGIN and SCRAM-SHA-256.")
+
+        @OptionGroup var options: FileOptions
+
+        @Flag(name: .long, help: "Also store the password itself, which CRAM-MD5 and DIGEST-MD5 need (readable by whoever can read the file).")
+        var storePlaintext = false
+
+        @Argument(help: "The user name.")
+        var user: String
+
+        func run() async throws {
+            let path = try options.path()
+            if storePlaintext {
+                ServerCommandLine.printError("swiftmta auth: warning: the password of \(user) is stored in plaintext in \(path), for CRAM-MD5 and DIGEST-MD5")
+            }
+            let password: String
+            switch AuthCommand.readPassword(prompt: "password for \(user): ") {
+            case .success(let text): password = text
+            case .failure(let error):
+                ServerCommandLine.printError("swiftmta auth: \(error)")
+                throw ExitCode(1)
+            }
+            try Auth.finish(AuthCommand.add(user: user, password: password, file: path, storePlaintext: storePlaintext))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the users and their kinds of credential (never a credential).")
+
+        @OptionGroup var options: FileOptions
+
+        func run() async throws {
+            try Auth.finish(AuthCommand.list(file: try options.path()))
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a user.")
+
+        @OptionGroup var options: FileOptions
+
+        @Argument(help: "The user name.")
+        var user: String
+
+        func run() async throws {
+            try Auth.finish(AuthCommand.remove(user: user, file: try options.path()))
+        }
     }
 }
 

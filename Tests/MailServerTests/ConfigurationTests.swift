@@ -119,3 +119,63 @@ struct ConfigurationTests {
         #expect(error?.description == "/nonexistent/swiftmta.toml: cannot open: No such file or directory")
     }
 }
+
+extension ConfigurationTests {
+    @Test("characters TOML allows only in strings and comments are a syntax error with its line, not a parser crash", arguments: [
+        ("[[l\u{FFFD}sten]]\naddress = \"127.0.0.1:25\"\n", 1),
+        ("hostname = \"mx.example.test\"\n\n[smtp]\ngr\u{E9}eting = \"x\"\n", 4),
+        ("hostname = \"a\u{0}b\"\n", 1),
+        ("hostname = \"unclosed\n", 1),
+    ] as [(String, Int)])
+    func lexicalProblems(text: String, line: Int) {
+        let error = #expect(throws: ConfigurationError.self) { try SwiftMTAConfiguration.parse(text, file: "odd.toml") }
+        #expect(error?.line == line, "\(String(describing: error))")
+        #expect(error?.message.hasPrefix("TOML syntax: ") == true, "\(String(describing: error))")
+    }
+
+    @Test("non-ASCII text in strings and comments is fine")
+    func unicodeInStrings() throws {
+        let configuration = try SwiftMTAConfiguration.parse("# Grüße\n[smtp]\ngreeting = \"$j prêt à servir\"\n", file: "ok.toml")
+        #expect(configuration.smtp.greeting == "$j prêt à servir")
+    }
+}
+
+extension ConfigurationTests {
+    @Test("punctuation TOML has only in strings, in a table header, is a syntax error with its line")
+    func punctuationInHeader() {
+        let error = #expect(throws: ConfigurationError.self) { try SwiftMTAConfiguration.parse("\n[`uth]\nx = 1\n", file: "odd.toml") }
+        #expect(error?.line == 2, "\(String(describing: error))")
+    }
+}
+
+extension ConfigurationTests {
+    @Test("TOML's whole syntax passes the shape check: multi-line arrays with comments, quoted and dotted keys, literal and multi-line strings, inline tables, numbers with underscores, CRLF")
+    func fullSyntax() throws {
+        let text = """
+            hostname = "mx.example.test"   # the name
+            virtuser_domains = [
+              "a.example",  # one
+              'b.example',
+            ]
+            auth.options = ['p']
+            [ smtp ]
+            greeting = \"\"\"$j ready\"\"\"
+            "privacy" = [ 'goaway' ]
+            max_message_size = 1_048_576
+            command_timeout = 300
+            help_file = '''/etc/mail/helpfile'''
+            [relay]
+            dnsbl = [ { zone = "z.example", message = 'Rejected ${client_addr}' }, {zone="y.example"} ]\r
+            [[listen]]
+            address = "127.0.0.1:25"
+
+            """
+        let configuration = try SwiftMTAConfiguration.parse(text, file: "full.toml")
+        #expect(configuration.routing.virtualDomains == ["a.example", "b.example"])
+        #expect(configuration.smtp.greeting == "$j ready")
+        #expect(configuration.smtp.privacy == ["goaway"])
+        #expect(configuration.smtp.maximumMessageSize == 1_048_576)
+        #expect(configuration.routing.dnsbl.map(\.zone) == ["z.example", "y.example"])
+        #expect(configuration.authentication.options == ["p"])
+    }
+}

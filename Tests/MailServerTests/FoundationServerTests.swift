@@ -7,12 +7,13 @@ import TestSupport
 /// Starts a server on a free loopback port for the duration of `body`.
 func withServer(
     _ configure: (inout ServerConfiguration) -> Void = { _ in },
+    backend: any SMTPBackend = TestBackend(),
     _ body: (Int) async throws -> Void
 ) async throws {
     var configuration = ServerConfiguration(
         hostname: "mx.example.test", listeners: [.init(host: "127.0.0.1", port: 0, mode: .smtp)])
     configure(&configuration)
-    let server = try await SMTPServer.bind(configuration: configuration, logger: Logger(label: "test"))
+    let server = try await SMTPServer.bind(configuration: configuration, backend: backend, logger: Logger(label: "test"))
     let port = try #require(server.localAddresses.first?.port)
     let running = Task { try await server.run() }
     defer { running.cancel() }
@@ -53,10 +54,12 @@ struct FoundationServerTests {
         try await withServer { port in
             let client = try await LineClient(port: port)
             #expect(try await client.readReply() == "220 mx.example.test ESMTP SwiftMTA ready")
-            try await client.send("HELO a.example\r\nNOOP\r\nMAIL FROM:<a@b.example>\r\n")
+            try await client.send("HELO a.example\r\nNOOP\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@elsewhere.example>\r\nRSET\r\n")
             #expect(try await client.readReply() == "250 mx.example.test Hello a.example")
             #expect(try await client.readReply() == "250 2.0.0 OK")
-            #expect(try await client.readReply() == "554 5.3.2 mx.example.test is not accepting mail yet")
+            #expect(try await client.readReply() == "250 2.1.0 Sender <a@b.example> OK")
+            #expect(try await client.readReply() == "550 5.7.1 Relaying denied")
+            #expect(try await client.readReply() == "250 2.0.0 Reset state")
             // A bare LF does not end a line: the command is NOOP\nNOOP, one line with a control byte.
             try await client.send("NOOP\nNOOP\r\n")
             #expect(try await client.readReply() == "500 5.5.2 command line contains a control character")

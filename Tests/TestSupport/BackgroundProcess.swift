@@ -8,6 +8,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let directory: TemporaryDirectory
     private let outputFile: String
     private let pidFile: String
+    private let statusFile: String
 
     /// Starts `executable` with `arguments` in the background, in `directory` when one is given.
     public init(_ executable: String, _ arguments: [String], directory workingDirectory: String? = nil) throws {
@@ -17,6 +18,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "swiftmta-background")
         outputFile = directory.file("output")
         pidFile = directory.file("pid")
+        statusFile = directory.file("status")
         let quoted = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -27,6 +29,8 @@ public final class BackgroundProcess: @unchecked Sendable {
             echo $child >'\(pidFile)'
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.2; done
             kill -9 $child 2>/dev/null
+            wait $child
+            echo $? >'\(statusFile)'
             """]
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.standardInput = FileHandle.nullDevice
@@ -38,6 +42,31 @@ public final class BackgroundProcess: @unchecked Sendable {
     /// What the program printed so far.
     public func output() -> String {
         (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+    }
+
+    /// The program's process ID, once it has started.
+    public var processIdentifier: Int32? {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8) else { return nil }
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Sends `signal` to the program (SIGTERM to test a graceful shutdown).
+    public func send(signal: Int32) {
+        if let pid = processIdentifier { kill(pid, signal) }
+    }
+
+    /// The program's exit status once it has ended (128 + the signal's number when a signal ended
+    /// it), or `nil` when it has not ended within `timeout`.
+    public func exitStatus(within timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        repeat {
+            if let text = try? String(contentsOfFile: statusFile, encoding: .utf8),
+               let status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return status
+            }
+            usleep(20_000)
+        } while ContinuousClock.now < deadline
+        return nil
     }
 
     /// Stops the program with SIGKILL (SIGTERM may be blocked in children of Swift concurrency's

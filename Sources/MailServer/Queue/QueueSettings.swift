@@ -63,29 +63,34 @@ public struct QueueSettings: Hashable, Sendable {
         return min(delay, maxQueueAge)
     }
 
-    /// Reads `[queue]` from a parsed configuration document (absent: the defaults).
-    static func read(_ document: TOMLTable, _ reader: ConfigurationReader) throws(ConfigurationError) -> QueueSettings {
+    /// Reads `[queue]` from a parsed configuration document (absent: the defaults); problems are
+    /// reported to `reader` with their key and line, and the default is kept for that key.
+    static func read(_ document: TOMLTable, _ reader: ConfigurationReader, paths: PathResolver) -> QueueSettings {
         // The embedded default's "file" is a name in angle brackets, not a path.
         var settings = reader.file.hasPrefix("<") ? QueueSettings.embeddedDefault : QueueSettings()
-        guard let section = try reader.table(document, "queue", at: "") else { return settings }
-        try reader.checkKeys(section, at: "queue", allowed: ["directory", "min_queue_age", "max_queue_age", "queuewarn", "queuereturn"])
-        if let directory = try reader.string(section, "directory", at: "queue") {
-            guard !directory.isEmpty, !directory.utf8.contains(0) else { throw reader.error("queue.directory", "must be a path") }
-            settings.directory = resolve(directory, against: reader.file)
+        guard let section = reader.table(document, "queue", at: "") else { return settings }
+        reader.checkKeys(section, at: "queue", allowed: ConfigurationKeys.allowed("queue"))
+        if let directory = reader.string(section, "directory", at: "queue") {
+            if directory.isEmpty || directory.utf8.contains(0) {
+                reader.report("queue.directory", "must be a path")
+            } else {
+                settings.directory = paths.resolve(directory)
+            }
         }
-        func duration(_ key: String) throws(ConfigurationError) -> Duration? {
-            guard let text = try reader.string(section, key, at: "queue") else { return nil }
+        func duration(_ key: String) -> Duration? {
+            guard let text = reader.string(section, key, at: "queue") else { return nil }
             guard let value = parseDuration(text), value > .zero else {
-                throw reader.error("queue.\(key)", "must be a duration such as \"30m\", \"4h\", \"5d\" or \"1h30m\", not \"\(text)\"")
+                reader.report("queue.\(key)", "must be a duration such as \"30m\", \"4h\", \"5d\" or \"1h30m\", not \"\(text)\"")
+                return nil
             }
             return value
         }
-        settings.minQueueAge = try duration("min_queue_age") ?? settings.minQueueAge
-        settings.maxQueueAge = try duration("max_queue_age") ?? settings.maxQueueAge
-        settings.queueWarn = try duration("queuewarn") ?? settings.queueWarn
-        settings.queueReturn = try duration("queuereturn") ?? settings.queueReturn
-        guard settings.minQueueAge <= settings.maxQueueAge else {
-            throw reader.error("queue.max_queue_age", "must not be shorter than queue.min_queue_age")
+        settings.minQueueAge = duration("min_queue_age") ?? settings.minQueueAge
+        settings.maxQueueAge = duration("max_queue_age") ?? settings.maxQueueAge
+        settings.queueWarn = duration("queuewarn") ?? settings.queueWarn
+        settings.queueReturn = duration("queuereturn") ?? settings.queueReturn
+        if settings.minQueueAge > settings.maxQueueAge {
+            reader.report("queue.max_queue_age", "must not be shorter than queue.min_queue_age")
         }
         return settings
     }
@@ -123,13 +128,5 @@ public struct QueueSettings: Hashable, Sendable {
         }
         guard !text.isEmpty else { return nil }
         return .seconds(total)
-    }
-
-    /// A relative directory taken from the configuration file's folder (the embedded default,
-    /// whose "file" is not a path, keeps it relative to the working directory).
-    private static func resolve(_ path: String, against file: String) -> String {
-        guard !path.hasPrefix("/"), file.hasPrefix("/") || file.contains("/"), !file.hasPrefix("<") else { return path }
-        guard let slash = file.lastIndex(of: "/") else { return path }
-        return String(file[..<slash]) + "/" + path
     }
 }

@@ -1,0 +1,61 @@
+import MailServer
+import SMTPProtocol
+
+/// The fuzz targets of MailServer's parsers: each takes arbitrary bytes and must neither crash,
+/// hang, nor grow memory without bound. Selected by name (`SWIFTMTA_FUZZ_TARGET` when fuzzing,
+/// the first argument when replaying files).
+enum FuzzTargets {
+    static let all: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
+        "configuration": configuration,
+        "help-file": helpFile,
+        "received-header": receivedHeader,
+    ]
+
+    /// The configuration reader (TOMLKit, then every key's checks); every error names a line of
+    /// the text (or none).
+    static func configuration(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        do {
+            _ = try SwiftMTAConfiguration.parse(text, file: "fuzz.toml", directory: "/nonexistent")
+        } catch {
+            if let line = error.line { precondition((1...lineCount + 1).contains(line), "error line \(line) of \(lineCount): \(error)") }
+            precondition(!error.description.isEmpty)
+        }
+    }
+
+    /// The Sendmail help file parser, and the reply for each topic and for an unknown one:
+    /// replies never carry a line break of their own.
+    static func helpFile(_ bytes: UnsafeRawBufferPointer) {
+        guard let help = try? SendmailHelpFile(text: String(decoding: bytes, as: UTF8.self)) else { return }
+        for topic in Array(help.topics.keys) + ["no-such-topic", ""] {
+            let reply = help.reply(for: topic, hostname: "mx.example.test")
+            precondition(reply.code == 214 || reply.code == 504)
+            for line in reply.lines { precondition(!line.contains("\r") && !line.contains("\n")) }
+        }
+    }
+
+    /// The Received: header for an arbitrary HELO argument: exactly its folded lines, each ending
+    /// in CRLF, continuation lines starting with a tab, comments balanced.
+    static func receivedHeader(_ bytes: UnsafeRawBufferPointer) {
+        let helo = String(decoding: bytes, as: UTF8.self)
+        let header = ReceivedHeader(
+            helloKind: .ehlo, helloName: helo, clientAddress: "192.0.2.1", hostname: "mx.example.test", tls: nil,
+            shownUser: helo, authenticated: true, smtpUTF8: false, recipients: [], date: "Mon, 1 Dec 2025 09:03:00 +0000")
+        let encoded = header.encoded
+        let lines = encoded.split(separator: "\r\n", omittingEmptySubsequences: false).dropLast()
+        precondition(encoded.hasSuffix("\r\n"))
+        for (index, line) in lines.enumerated() {
+            precondition(!line.contains("\r") && !line.contains("\n"), "a line break inside a header line")
+            precondition(index == 0 ? line.hasPrefix("Received: from ") : line.hasPrefix("\t"))
+            var depth = 0
+            for character in line {
+                if character == "(" { depth += 1 }
+                if character == ")" { depth -= 1 }
+                precondition(depth >= 0, "unbalanced comment in \(line)")
+            }
+            precondition(depth == 0, "unbalanced comment in \(line)")
+            precondition(line.unicodeScalars.allSatisfy { $0.value == 9 || (0x20...0x7E).contains($0.value) }, "not printable ASCII: \(line)")
+        }
+    }
+}

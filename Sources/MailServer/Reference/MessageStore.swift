@@ -1,0 +1,33 @@
+import NIOCore
+import SMTPProtocol
+
+/// Where the reference server puts the messages it accepts: the durable queue, or until it exists
+/// the development sink. One small protocol, so that which one is used is decided in one place
+/// (``ReferenceSetup``).
+///
+/// The text arrives piece by piece (``MessageStoreWriter/append(_:)``) and is never held whole;
+/// ``MessageStoreWriter/commit(_:)`` returns the queue ID only once the message is stored as the
+/// store promises (the queue: on disk and flushed).
+protocol MessageStore: Sendable {
+    /// Starts a message.
+    func beginMessage() async throws -> any MessageStoreWriter
+
+    /// The reply to a committed message (RFC 5321 §4.2.2: 250).
+    func acceptedReply(queueID: String) -> SMTPReply
+
+    /// What the log says happened to each recipient (`stat=`).
+    var logStatus: String { get }
+
+    /// For the start-up summary: what the store is and where.
+    var summary: String { get }
+}
+
+/// One message on its way into a ``MessageStore``.
+protocol MessageStoreWriter {
+    /// Stores the next piece of text.
+    mutating func append(_ text: ByteBuffer) async throws
+    /// Stores the envelope and returns the queue ID once the message is stored.
+    mutating func commit(_ envelope: MessageEnvelope) async throws -> String
+    /// Drops the message.
+    mutating func abort() async
+}
