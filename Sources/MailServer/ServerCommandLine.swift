@@ -58,11 +58,20 @@ public enum ServerCommandLine {
             for error in errors { printError("swiftmta serve: \(error)") }
             return 78
         }
+        let delivery: DeliveryService
+        do {
+            delivery = try await DeliveryService.start(
+                directory: configuration.queue.directory, store: prepared.store, delivery: prepared.delivery, logger: logger)
+        } catch {
+            printError("swiftmta serve: queue.directory: \(error)")
+            return error.kind == .spoolInUse ? 75 : 73
+        }
         let server: SMTPServer
         do {
             server = try await SMTPServer.bind(configuration: prepared.server, backend: prepared.backend, logger: logger)
         } catch {
             printError("swiftmta serve: \(error)")
+            await delivery.stop()
             return 71
         }
         if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
@@ -96,9 +105,11 @@ public enum ServerCommandLine {
         } catch {
             printError("swiftmta serve: \(error)")
             stopper.cancel()
+            await delivery.stop()
             return 70
         }
         stopper.cancel()
+        await delivery.stop()
         logger.notice("stopped")
         return 0
     }

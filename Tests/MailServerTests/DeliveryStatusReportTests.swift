@@ -17,7 +17,7 @@ struct DeliveryStatusReportTests {
             recipientOfReport: try! Mailbox(parsing: "alice@example.org"), envelopeID: "QQ314159",
             arrivalDate: 1_796_115_821, returnContent: ret, internationalized: utf8,
             recipients: [
-                .init(originalRecipient: .init(type: "rfc822", address: "Bob@Example.com"),
+                .init(originalRecipient: try! .init(type: "rfc822", address: "Bob@Example.com"),
                       finalRecipient: "bob@example.com", action: .failed, status: EnhancedStatusCode(5, 1, 1)!,
                       remoteMTA: "mx.example.com", diagnostic: "550 5.1.1 <bob@example.com>: no such\r\nuser",
                       lastAttempt: 1_796_115_900),

@@ -22,6 +22,10 @@ struct ReferenceSetup {
         var backend: PolicyBackend
         /// Lines for the start-up summary.
         var summary: [String]
+        /// The spool the backend stores into, attached once it is opened.
+        var store: QueueStore
+        /// The queue runner's parts.
+        var delivery: DeliverySetup
     }
 
     let configuration: SwiftMTAConfiguration
@@ -87,8 +91,9 @@ struct ReferenceSetup {
         }
 
         let store = makeStore(errors: &errors, summary: &summary)
+        let delivery = router.map { DeliverySetup.make(configuration, registry: registry, router: $0, errors: &errors) }
 
-        guard errors.isEmpty, let router, let store else { return (nil, errors) }
+        guard errors.isEmpty, let router, let store, let delivery else { return (nil, errors) }
         var server = ServerConfiguration(hostname: hostname, listeners: configuration.listeners)
         server.tls = tls
         server.authentication = authentication
@@ -101,7 +106,7 @@ struct ReferenceSetup {
         server.limits.shutdownGracePeriod = configuration.smtp.shutdownGracePeriod
         server.receivedHeaderShowsUser = configuration.smtp.receivedHeaderShowsUser
         let backend = PolicyBackend(router: router, pool: registry.threadPool, store: store, logger: logger)
-        return (Prepared(server: server, backend: backend, summary: summary), errors)
+        return (Prepared(server: server, backend: backend, summary: summary, store: store, delivery: delivery), errors)
     }
 
     // MARK: - TLS
@@ -251,18 +256,13 @@ struct ReferenceSetup {
 
     // MARK: - The store
 
-    private func makeStore(errors: inout [ConfigurationError], summary: inout [String]) -> (any MessageStore)? {
+    private func makeStore(errors: inout [ConfigurationError], summary: inout [String]) -> QueueStore? {
         let spool = configuration.queue.directory
-        let sink = spool + "/development-sink"
-        if createsFiles {
-            do {
-                try DevelopmentSink.prepare(directory: sink)
-            } catch {
-                errors.append(configuration.error("queue.directory", "\(error)"))
-                return nil
-            }
+        if let problem = QueueStore.problem(with: spool) {
+            errors.append(configuration.error("queue.directory", problem))
+            return nil
         }
-        let store = DevelopmentSink(directory: sink, threadPool: NIOThreadPool.singleton)
+        let store = QueueStore(directory: spool)
         summary.append(store.summary)
         return store
     }
