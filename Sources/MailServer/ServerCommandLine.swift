@@ -58,21 +58,23 @@ public enum ServerCommandLine {
             for error in errors { printError("swiftmta serve: \(error)") }
             return 78
         }
-        let delivery: DeliveryService
-        do {
-            delivery = try await DeliveryService.start(
-                directory: configuration.queue.directory, store: prepared.store, delivery: prepared.delivery, logger: logger)
-        } catch {
-            printError("swiftmta serve: queue.directory: \(error)")
-            return error.kind == .spoolInUse ? 75 : 73
-        }
         let server: SMTPServer
         do {
             server = try await SMTPServer.bind(configuration: prepared.server, backend: prepared.backend, logger: logger)
         } catch {
             printError("swiftmta serve: \(error)")
-            await delivery.stop()
             return 71
+        }
+        // The spool and its runner, before the first connection is accepted (bound sockets queue
+        // connections until run()).
+        let delivery: DeliveryService
+        do {
+            delivery = try await DeliveryService.start(
+                directory: configuration.queue.directory, store: prepared.store, delivery: prepared.delivery, logger: logger)
+        } catch {
+            printError("swiftmta serve: \(error)")
+            await server.shutdown(gracePeriod: .zero)
+            return error.status
         }
         if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
             print("swiftmta: no --config: the embedded default, with its files in \(configuration.directory)/var")

@@ -171,9 +171,9 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
         } else {
             var buffer = ByteBuffer()
             command.encode(into: &buffer)
-            var line = String(buffer: buffer)
-            while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
-            text = line
+            var bytes = Array(buffer.readableBytesView)
+            while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+            text = String(decoding: bytes, as: UTF8.self)
         }
         transcript(SMTPClientTranscriptLine(direction: .sent, text: text, server: settings.serverDescription))
     }

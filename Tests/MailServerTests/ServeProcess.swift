@@ -33,6 +33,14 @@ final class ServeProcess: @unchecked Sendable {
                 configuration += "\n[relay]\naccept_unresolvable_domains = true\n"
             }
         }
+        // The spool beside the file; messages stay queued (delivery_mode "queue") for sink() to read,
+        // unless the test configures [queue] itself.
+        if !configuration.contains("[queue]") {
+            configuration += "\n[queue]\ndirectory = \"var/spool\"\ndelivery_mode = \"queue\"\n"
+        }
+        if !configuration.contains("[local]") {
+            configuration += "\n[local]\nmail_directory = \"var/mail\"\n"
+        }
         let listeners = modes.map { "\n[[listen]]\naddress = \"127.0.0.1:0\"\nmode = \"\($0)\"\n\(listenerOptions)" }.joined()
         let file = try directory.write("swiftmta.toml", "hostname = \"\(hostname)\"\n" + configuration + "\n" + listeners)
         process = try BackgroundProcess(Self.executable, ["serve", "--config", file, "--log-level", "debug"], directory: directory.path)
@@ -65,14 +73,24 @@ final class ServeProcess: @unchecked Sendable {
     /// What the server printed and logged so far.
     var output: String { process.output() }
 
-    /// The messages in the development sink: each `.eml` file's text with its `.envelope`.
+    /// The messages in the spool (`swiftmta queue show all --json`, asked of the running server):
+    /// each one's envelope as lines (`sender <…>`, `client […]`, `protocol …`, `authenticated …`,
+    /// `auth …`, `recipient <…>`) and its text.
     func sink() throws -> [(envelope: String, text: String)] {
-        let folder = directory.file("var/spool/development-sink")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return try names.filter { $0.hasSuffix(".envelope") }.sorted().map { name in
-            let id = String(name.dropLast(".envelope".count))
-            return (try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8),
-                    try String(contentsOfFile: "\(folder)/\(id).eml", encoding: .utf8))
+        let result = try ExternalTool.runChecked(Self.executable, ["queue", "show", "all", "--json", "--config", directory.file("swiftmta.toml")])
+        guard let messages = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] else {
+            throw TestSupportError("swiftmta queue show all --json printed no list: \(result.standardOutput)")
+        }
+        return messages.map { message in
+            var lines = ["sender \(message["sender"] as? String ?? "")"]
+            if let client = message["client"] as? String { lines.append("client [\(client)]") }
+            lines.append("protocol \(message["protocol"] as? String ?? "")")
+            if let user = message["authenticated"] as? String { lines.append("authenticated \(user)") }
+            if let auth = message["auth"] as? String { lines.append("auth \(auth)") }
+            for recipient in message["recipients"] as? [[String: Any]] ?? [] {
+                lines.append("recipient \(recipient["recipient"] as? String ?? "")")
+            }
+            return (lines.joined(separator: "\n") + "\n", message["text"] as? String ?? "")
         }
     }
 

@@ -85,6 +85,8 @@ public final class QueueRunner: Sendable {
     private let localPool: NIOThreadPool
     let scheduler: RunnerScheduler
     let counters = Mutex(Statistics())
+    /// Whether ``run()`` has started, and whether the sessions and threads are closed.
+    private let lifecycle = Mutex((running: false, closed: false))
 
     /// A runner for `queue`, routing with `router` (its lookups run on `routingExecutor`, the maps'
     /// thread pool), with the TLS policy map `tlsPolicies` when there is one.
@@ -127,6 +129,7 @@ public final class QueueRunner: Sendable {
     /// Delivers until ``shutdown()``: first everything the spool holds (each at its own next
     /// attempt time), then each message as it is submitted or comes due.
     public func run() async {
+        lifecycle.withLock { $0.running = true }
         let stream = scheduler.start()
         if configuration.delivery.mode == .background {
             for message in queue.list() {
@@ -143,6 +146,16 @@ public final class QueueRunner: Sendable {
             }
             group.cancelAll()
         }
+        await closeResources()
+    }
+
+    /// Closes the cached sessions and stops the local delivery threads, once.
+    private func closeResources() async {
+        let first = lifecycle.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard first else { return }
         await connections.close()
         try? await localPool.shutdownGracefully()
     }
@@ -155,9 +168,11 @@ public final class QueueRunner: Sendable {
     }
 
     /// Stops: no new attempts; attempts in progress are cancelled (what they had not finished stays
-    /// in the spool, as it was) and sessions closed. ``run()`` returns.
+    /// in the spool, as it was) and sessions closed. ``run()`` returns. A runner used only for
+    /// ``runQueue(_:observer:)`` closes its sessions and threads here.
     public func shutdown() async {
         scheduler.stop()
+        if !lifecycle.withLock({ $0.running }) { await closeResources() }
     }
 
     /// Fires deferred messages when their time comes.
@@ -235,7 +250,15 @@ public final class QueueRunner: Sendable {
         var cache = connections
         if let transcript = observer.transcript {
             var client = configuration.client
-            client.transcript = { line in transcript("\(line.server) \(line)") }
+            let lastServer = Mutex("")
+            client.transcript = { line in
+                let changed = lastServer.withLock { last -> Bool in
+                    defer { last = line.server }
+                    return last != line.server
+                }
+                if changed { transcript("Connecting to \(line.server)...") }
+                transcript(line.description)
+            }
             cache = ConnectionCache(
                 configuration: client, destinationLimit: configuration.delivery.destinationConcurrency, idleTime: .milliseconds(200),
                 logger: logger)
