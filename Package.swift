@@ -189,6 +189,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "MailRunnerFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailRunnerFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailServerFuzz",
             dependencies: ["MailServer", "SMTPProtocol"],
             path: "Fuzz/MailServerFuzz",
@@ -299,6 +305,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,9 +1,8 @@
 import NIOCore
 import SMTPProtocol
 
-/// Where the reference server puts the messages it accepts: the durable queue, or until it exists
-/// the development sink. One small protocol, so that which one is used is decided in one place
-/// (``ReferenceSetup``).
+/// Where the reference server puts the messages it accepts: the durable spool (``QueueStore``). One
+/// small protocol, so that what is used is decided in one place (``ReferenceSetup``).
 ///
 /// The text arrives piece by piece (``MessageStoreWriter/append(_:)``) and is never held whole;
 /// ``MessageStoreWriter/commit(_:)`` returns the queue ID only once the message is stored as the

@@ -94,6 +94,7 @@ struct ReferenceSetup {
         let delivery = router.map { DeliverySetup.make(configuration, registry: registry, router: $0, errors: &errors) }
 
         guard errors.isEmpty, let router, let store, let delivery else { return (nil, errors) }
+        summary.append(delivery.summary)
         var server = ServerConfiguration(hostname: hostname, listeners: configuration.listeners)
         server.tls = tls
         server.authentication = authentication

@@ -35,10 +35,27 @@ struct DeliveryPlanner: Sendable {
     }
 
     /// `original` is the address as the recipient was given, for `Delivered-To:`.
+    /// The targets of recipients whose routing was decided already (at RCPT).
+    func targets(for recipients: [ForwardPath], decided: [RoutingDecision?]) async -> [[DeliveryTarget]] {
+        var result: [[DeliveryTarget]] = []
+        var destinations: [String: (SMTPDestination, String)] = [:]
+        for (path, decision) in zip(recipients, decided) {
+            let address: String
+            switch path.recipient {
+            case .mailbox(let mailbox): address = mailbox.quoted
+            case .postmaster: address = "postmaster"
+            }
+            result.append(await targets(for: RoutingAddress(path), original: address, depth: 0, seen: [], destinations: &destinations, decision: decision))
+        }
+        return result
+    }
+
     private func targets(
-        for address: RoutingAddress, original: String, depth: Int, seen: Set<String>, destinations: inout [String: (SMTPDestination, String)]
+        for address: RoutingAddress, original: String, depth: Int, seen: Set<String>, destinations: inout [String: (SMTPDestination, String)],
+        decision known: RoutingDecision? = nil
     ) async -> [DeliveryTarget] {
-        let decision = await router.route(address)
+        let decision: RoutingDecision
+        if let known { decision = known } else { decision = await router.route(address) }
         switch decision.outcome {
         case .refuse(let error, _):
             return [.fail(error.reply)]

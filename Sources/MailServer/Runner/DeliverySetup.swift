@@ -36,6 +36,13 @@ struct DeliverySetup: Sendable {
         return DeliverySetup(router: router, routingExecutor: registry.threadPool, tlsPolicies: tlsPolicies, configuration: runnerConfiguration)
     }
 
+    /// For the start-up summary: where local mail goes and when delivery starts.
+    var summary: String {
+        let delivery = configuration.delivery
+        let when = delivery.mode == .background ? "delivered as soon as it is queued" : "delivered at queue runs (delivery_mode = \"queue\")"
+        return "local mail goes to \(delivery.mailDirectory)/USER (\(delivery.mailboxFormat)); mail is \(when)"
+    }
+
     /// The runner over `queue`.
     func makeRunner(queue: MailQueue, clock: any QueueRunnerClock = SystemQueueClock(), logger: Logger) -> QueueRunner {
         QueueRunner(

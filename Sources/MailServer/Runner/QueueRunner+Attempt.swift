@@ -19,6 +19,7 @@ extension QueueRunner {
     /// states recorded; owed notifications are put in the spool; a finished message is removed.
     /// Returns when to attempt the message again (`nil` when it is gone).
     func attempt(_ id: QueueID, force: Bool, cache: ConnectionCache, observer: RunObserver? = nil) async -> QueueTimestamp? {
+        let hint = hints.take(id)
         guard let message = queue.message(id) else { return nil }
         let now = clock.now()
         var due: [Int] = []
@@ -40,8 +41,14 @@ extension QueueRunner {
         if !due.isEmpty {
             let paths = due.map { message.envelope.recipients[$0].path }
             let planner = planner
-            let targets = await withTaskExecutorPreference(routingExecutor) { await planner.targets(for: paths) }
-            (outcomes, details) = await deliver(message, due: due, targets: targets, cache: cache)
+            let targets: [[DeliveryTarget]]
+            if let decisions = hint?.decisions, decisions.count == message.envelope.recipients.count, decisions.allSatisfy({ $0 != nil }) {
+                // Routed at RCPT a moment ago: only the destinations are worked out here.
+                targets = await planner.targets(for: paths, decided: due.map { decisions[$0] })
+            } else {
+                targets = await withTaskExecutorPreference(routingExecutor) { await planner.targets(for: paths) }
+            }
+            (outcomes, details) = await deliver(message, due: due, targets: targets, cache: cache, text: hint?.text)
         }
         if Task.isCancelled { return nil }
 
@@ -194,7 +201,7 @@ extension QueueRunner {
 
     /// Delivers the due recipients by their targets; one outcome per recipient index.
     private func deliver(
-        _ message: QueuedMessage, due: [Int], targets: [[DeliveryTarget]], cache: ConnectionCache
+        _ message: QueuedMessage, due: [Int], targets: [[DeliveryTarget]], cache: ConnectionCache, text: ByteBuffer?
     ) async -> ([Int: RecipientOutcome], [Int: AttemptDetail]) {
         struct Group {
             var route: SMTPRoute
@@ -231,8 +238,8 @@ extension QueueRunner {
         }
 
         // The text: read once when small and needed by a network mailer.
-        var shared: ByteBuffer?
-        if !groups.isEmpty, message.size <= Self.bufferedBodyLimit {
+        var shared: ByteBuffer? = text?.readableBytes == message.size ? text : nil
+        if shared == nil, !groups.isEmpty, message.size <= Self.bufferedBodyLimit {
             do {
                 shared = try await queue.body(of: message.id).collect(upTo: Self.bufferedBodyLimit)
             } catch {

@@ -85,6 +85,7 @@ public final class QueueRunner: Sendable {
     private let localPool: NIOThreadPool
     let scheduler: RunnerScheduler
     let counters = Mutex(Statistics())
+    let hints = DeliveryHints()
     /// Whether ``run()`` has started, and whether the sessions and threads are closed.
     private let lifecycle = Mutex((running: false, closed: false))
 
@@ -167,6 +168,13 @@ public final class QueueRunner: Sendable {
         scheduler.submit(id)
     }
 
+    /// A message was committed, with what the server already knows of it for the first attempt.
+    func submitted(_ id: QueueID, hint: DeliveryHint) {
+        guard configuration.delivery.mode == .background else { return }
+        hints.store(hint, for: id)
+        scheduler.submit(id)
+    }
+
     /// Stops: no new attempts; attempts in progress are cancelled (what they had not finished stays
     /// in the spool, as it was) and sessions closed. ``run()`` returns. A runner used only for
     /// ``runQueue(_:observer:)`` closes its sessions and threads here.
@@ -179,11 +187,16 @@ public final class QueueRunner: Sendable {
     private func timerLoop() async {
         while !Task.isCancelled {
             let next = scheduler.earliest() ?? clock.now().advanced(by: .seconds(60))
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
+            // Until that time, or until an earlier timer is set meanwhile.
+            let clock = clock
+            let scheduler = scheduler
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await clock.sleep(until: next) }
+                group.addTask { await scheduler.waitForTimer(earlierThan: next) }
+                await group.next()
+                group.cancelAll()
             }
+            if Task.isCancelled { return }
             for id in scheduler.due(at: clock.now()) { scheduler.submit(id) }
         }
     }

@@ -71,10 +71,24 @@ final class QueueStore: MessageStore {
 struct QueueStoreWriter: MessageStoreWriter {
     let writer: QueueMessageWriter
     let runner: QueueRunner?
+    /// The text of a small message, for the runner's first attempt; `nil` once it is too long.
+    var text: ByteBuffer? = ByteBuffer()
 
-    mutating func append(_ text: ByteBuffer) async throws {
+    init(writer: QueueMessageWriter, runner: QueueRunner?) {
+        self.writer = writer
+        self.runner = runner
+    }
+
+    mutating func append(_ piece: ByteBuffer) async throws {
+        if text != nil {
+            if text!.readableBytes + piece.readableBytes <= DeliveryHint.textLimit {
+                text!.writeImmutableBuffer(piece)
+            } else {
+                text = nil
+            }
+        }
         do {
-            try await writer.append(text)
+            try await writer.append(piece)
         } catch {
             throw SMTPRefusal(error.reply)
         }
@@ -94,7 +108,7 @@ struct QueueStoreWriter: MessageStoreWriter {
             if error.kind == .invalidUse { throw SMTPRefusal(SMTPReply(554, EnhancedStatusCode(5, 3, 0)!, "The message cannot be stored as given")) }
             throw SMTPRefusal(error.reply)
         }
-        runner?.submitted(id)
+        runner?.submitted(id, hint: DeliveryHint(text: text, decisions: envelope.recipients.map(\.routing)))
         return id.description
     }
 

@@ -22,6 +22,8 @@ final class RunnerScheduler: Sendable {
         /// Deferred messages by the time they come due.
         var timers = TimerHeap()
         var scheduledAt: [QueueID: QueueTimestamp] = [:]
+        /// The timer loop, waiting for a timer earlier than `threshold` to be set.
+        var timerWaiter: (threshold: QueueTimestamp, continuation: CheckedContinuation<Void, Never>)?
     }
 
     private let state = Mutex(State())
@@ -44,12 +46,16 @@ final class RunnerScheduler: Sendable {
 
     /// Ends the stream: nothing more is started.
     func stop() {
-        let continuation = state.withLock { state -> AsyncStream<QueueID>.Continuation? in
+        let (continuation, waiter) = state.withLock { state -> (AsyncStream<QueueID>.Continuation?, CheckedContinuation<Void, Never>?) in
             state.stopped = true
-            defer { state.continuation = nil }
-            return state.continuation
+            defer {
+                state.continuation = nil
+                state.timerWaiter = nil
+            }
+            return (state.continuation, state.timerWaiter?.continuation)
         }
         continuation?.finish()
+        waiter?.resume()
     }
 
     /// Attempt `id` as soon as a slot is free.
@@ -74,10 +80,40 @@ final class RunnerScheduler: Sendable {
 
     /// Attempt `id` at `time` (now or earlier: as soon as a slot is free).
     func schedule(_ id: QueueID, at time: QueueTimestamp) {
-        state.withLock { state in
-            if let existing = state.scheduledAt[id], existing <= time { return }
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let existing = state.scheduledAt[id], existing <= time { return nil }
             state.scheduledAt[id] = time
             state.timers.insert(time, id)
+            return Self.takeWaiter(&state, for: time)
+        }?.resume()
+    }
+
+    /// The timer loop's continuation, when `time` is earlier than what it waits for.
+    private static func takeWaiter(_ state: inout State, for time: QueueTimestamp) -> CheckedContinuation<Void, Never>? {
+        guard let waiter = state.timerWaiter, time < waiter.threshold else { return nil }
+        state.timerWaiter = nil
+        return waiter.continuation
+    }
+
+    /// Returns when a timer earlier than `threshold` is set, or the task is cancelled.
+    func waitForTimer(earlierThan threshold: QueueTimestamp) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if Task.isCancelled || state.stopped { return true }
+                    if let earliest = state.timers.peek()?.0, earliest < threshold { return true }
+                    state.timerWaiter?.continuation.resume()
+                    state.timerWaiter = (threshold, continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.timerWaiter = nil }
+                return state.timerWaiter?.continuation
+            }
+            waiter?.resume()
         }
     }
 
@@ -118,6 +154,7 @@ final class RunnerScheduler: Sendable {
     /// time). Starts what waits for the slot.
     func finished(_ id: QueueID, next: QueueTimestamp?, reschedules: Bool = true) {
         var starts: [QueueID] = []
+        var waiter: CheckedContinuation<Void, Never>?
         let continuation: AsyncStream<QueueID>.Continuation? = state.withLock { state in
             state.active.remove(id)
             state.running -= 1
@@ -127,6 +164,7 @@ final class RunnerScheduler: Sendable {
                 if let existing = state.scheduledAt[id], existing <= next {} else {
                     state.scheduledAt[id] = next
                     state.timers.insert(next, id)
+                    waiter = Self.takeWaiter(&state, for: next)
                 }
             }
             guard !state.stopped, state.continuation != nil else { return nil }
@@ -149,6 +187,7 @@ final class RunnerScheduler: Sendable {
             }
             return state.continuation
         }
+        waiter?.resume()
         for start in starts { continuation?.yield(start) }
     }
 }

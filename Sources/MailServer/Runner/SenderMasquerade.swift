@@ -57,7 +57,7 @@ struct SenderMasquerade: Sendable {
     /// Rewrites the sender fields of `header` (CRLF lines, ending with the empty line) with
     /// `masquerade`, which gives the new form of an address or `nil` to keep it. `nil` when nothing
     /// changed.
-    static func rewriteHeader(_ header: String, masquerade: (String) async -> String?) async -> String? {
+    static func rewriteHeader(_ header: String, masquerade: (String) -> String?) -> String? {
         var fields: [String] = []
         for line in header.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init) {
             if let first = line.first, first == " " || first == "\t", !fields.isEmpty {
@@ -72,7 +72,7 @@ struct SenderMasquerade: Sendable {
             let name = field[..<colon].trimmingCharacters(in: " \t").lowercased()
             guard senderFields.contains(name) else { continue }
             let value = String(field[field.index(after: colon)...])
-            if let rewritten = await rewriteAddresses(value, masquerade: masquerade) {
+            if let rewritten = rewriteAddresses(value, masquerade: masquerade) {
                 fields[position] = String(field[...colon]) + rewritten
                 changed = true
             }
@@ -82,7 +82,7 @@ struct SenderMasquerade: Sendable {
 
     /// The addresses of an address-list value (RFC 5322 §3.4) rewritten in place: an angle-addr's
     /// inside, or a bare addr-spec; display names, comments and spacing kept.
-    static func rewriteAddresses(_ value: String, masquerade: (String) async -> String?) async -> String? {
+    static func rewriteAddresses(_ value: String, masquerade: (String) -> String?) -> String? {
         let characters = Array(value)
         var spans: [Range<Int>] = []
         var itemStart = 0
@@ -150,7 +150,7 @@ struct SenderMasquerade: Sendable {
         var changed = false
         for span in spans.reversed() {
             let text = String(characters[span])
-            guard !text.isEmpty, let replacement = await masquerade(text), replacement != text else { continue }
+            guard !text.isEmpty, let replacement = masquerade(text), replacement != text else { continue }
             result.replaceSubrange(span, with: Array(replacement))
             changed = true
         }
@@ -202,13 +202,25 @@ extension QueueRunner {
         guard let length = SenderMasquerade.headerLength(bytes), let header = String(validating: bytes[..<length], as: UTF8.self) else {
             return SenderMasquerade(reversePath: reversePath, header: nil)
         }
-        let rewritten = await withTaskExecutorPreference(routingExecutor) {
-            await SenderMasquerade.rewriteHeader(header) { text in
-                guard let address = try? RoutingAddress(parsing: text),
-                      let masqueraded = try? await router.masquerade(address, envelope: false) else { return nil }
-                return masqueraded.description
-            }
+        // The addresses of the sender fields, masqueraded as one job on the maps' pool; then the
+        // header rewritten with them.
+        var found: Set<String> = []
+        _ = SenderMasquerade.rewriteHeader(header) { text in
+            found.insert(text)
+            return nil
         }
+        guard !found.isEmpty else { return SenderMasquerade(reversePath: reversePath, header: nil) }
+        let candidates = found
+        let replacements: [String: String] = await withTaskExecutorPreference(routingExecutor) {
+            var replacements: [String: String] = [:]
+            for text in candidates {
+                guard let address = try? RoutingAddress(parsing: text),
+                      let masqueraded = try? await router.masquerade(address, envelope: false) else { continue }
+                replacements[text] = masqueraded.description
+            }
+            return replacements
+        }
+        let rewritten = SenderMasquerade.rewriteHeader(header) { replacements[$0] }
         guard let rewritten else { return SenderMasquerade(reversePath: reversePath, header: nil) }
         return SenderMasquerade(reversePath: reversePath, header: .init(replacement: ByteBuffer(string: rewritten), originalLength: length))
     }
