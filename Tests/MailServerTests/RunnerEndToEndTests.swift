@@ -262,4 +262,48 @@ struct RunnerEndToEndTests {
         #expect(try await Self.queueIsEmpty(server))
         #expect(sink.count == 1)
     }
+
+    @Test("esmtp to MX: the recipient domain's mail exchanger from DNS (dnsmasq), port 25 on a loopback address")
+    func mailExchanger() async throws {
+        let address = "127.42.\(Int.random(in: 1...250)).\(Int.random(in: 1...250))"
+        let sink = try DeliverySink(endpoint: "\(address):25")
+        let dns = try DnsmasqServer(records: [
+            "--mx-host=elsewhere.example,mx.elsewhere.example,10", "--host-record=mx.elsewhere.example,\(address)",
+            "--local=/elsewhere.example/",
+        ])
+        let server = try await Self.server("""
+            [maps]
+            access = "text:access"
+            [dns]
+            nameservers = ["\(dns.address)"]
+            """) { directory in try directory.write("access", "Connect:127.0.0.1 RELAY\n") }
+        _ = try await swaks(server["smtp"], ["--from", "alice@example.test", "--to", "bob@elsewhere.example"])
+        try await Self.wait("the MX delivery", server) { sink.count == 1 }
+        #expect(server.output.contains("mailer=esmtp, relay=mx.elsewhere.example[\(address)]:25"), "\(server.output)")
+    }
+
+    @Test("tls_policy: verify delivers to a server whose certificate the CAs vouch for; encrypt defers when STARTTLS is not offered")
+    func tlsPolicyLevels() async throws {
+        let pki = try await DeliveryTestPKI.shared()
+        let verified = try await SubmissionPeer(["--starttls", pki.serverCertificate, pki.serverKey])
+        let plain = try await SubmissionPeer([])
+        let server = try await Self.server("""
+            [maps]
+            access = "text:access"
+            mailertable = "text:mailertable"
+            tls_policy = "text:tls_policy"
+            [tls]
+            ca_file = "\(pki.caCertificate)"
+            """) { directory in
+            try directory.write("access", "Connect:127.0.0.1 RELAY\n")
+            try directory.write("mailertable", "verified.example esmtp:[127.0.0.1]:\(verified.port)\nplain.example esmtp:[127.0.0.1]:\(plain.port)\n")
+            try directory.write("tls_policy", "[127.0.0.1]:\(verified.port) verify match=smarthost.example.test\n[127.0.0.1]:\(plain.port) encrypt\n")
+        }
+        _ = try await swaks(server["smtp"], ["--from", "alice@example.test", "--to", "one@verified.example,two@plain.example"])
+        try await Self.wait("the verified delivery and the deferral", server) {
+            !verified.messages.isEmpty && server.output.contains("to=<two@plain.example>") && server.output.contains("stat=Deferred")
+        }
+        #expect(verified.messages.first?["tls"] as? Bool == true)
+        #expect(plain.messages.isEmpty, "encrypt: nothing in the clear")
+    }
 }

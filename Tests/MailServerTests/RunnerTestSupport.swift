@@ -15,7 +15,7 @@ final class DeliverySink: @unchecked Sendable {
     let directory: TemporaryDirectory
     let socket: String?
 
-    init(_ options: [String] = [], dump: Bool = false, socket: String? = nil, port fixedPort: Int? = nil) throws {
+    init(_ options: [String] = [], dump: Bool = false, socket: String? = nil, port fixedPort: Int? = nil, endpoint fixedEndpoint: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-dsink")
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
         let folder = directory
@@ -23,7 +23,7 @@ final class DeliverySink: @unchecked Sendable {
         port = chosenPort
         let socketPath = socket.map { folder.file($0) }
         self.socket = socketPath
-        let endpoint = socketPath.map { "unix:" + $0 } ?? "127.0.0.1:\(chosenPort)"
+        let endpoint = fixedEndpoint ?? socketPath.map { "unix:" + $0 } ?? "127.0.0.1:\(chosenPort)"
         let dumpOptions = dump ? ["-d", directory.path + "/%H%M%S."] : []
         process = try BackgroundProcess(
             "/usr/bin/env",
@@ -31,14 +31,14 @@ final class DeliverySink: @unchecked Sendable {
              "-c", "-u", "nobody"] + dumpOptions + options + [endpoint, "256"],
             directory: directory.path)
         let deadline = ContinuousClock.now + .seconds(20)
-        while !(socketPath.map { FileManager.default.fileExists(atPath: $0) } ?? LoopbackPort.isAccepting(chosenPort)) {
+        while !(socketPath.map { FileManager.default.fileExists(atPath: $0) } ?? (fixedEndpoint != nil ? true : LoopbackPort.isAccepting(chosenPort))) {
             guard ContinuousClock.now < deadline else {
                 process.stop()
                 throw TestSupportError("smtp-sink did not start: \(process.output())")
             }
             usleep(20_000)
         }
-        if socketPath != nil { usleep(100_000) }
+        if socketPath != nil || fixedEndpoint != nil { usleep(300_000) }
     }
 
     deinit { process.stop() }

@@ -34,14 +34,27 @@ extension SendmailCommandLine {
         let listener = ServerConfiguration.Listener(host: "localhost", port: 0, mode: .smtp)
         var server = ServerConfiguration(hostname: hostname, listeners: [listener])
         if let greeting = context.configuration.smtp.greeting { server.greeting = greeting }
+        // Standard input and output may be pipes, files or a terminal: a socket pair carries the
+        // session, and two threads of our own copy between it and them.
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
+            QueueCommandLine.printLine("sendmail: socketpair: \(String(cString: strerror(errno)))", to: STDERR_FILENO)
+            return software
+        }
+        let pump = StandardIOPump(socket: pair[1])
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
-            channel = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .takingOwnershipOfDescriptors(input: STDIN_FILENO, output: STDOUT_FILENO) { channel in
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .withConnectedSocket(pair[0]) { channel in
                     channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
                 }
         } catch {
             QueueCommandLine.printLine("sendmail: standard input and output cannot carry SMTP: \(error)", to: STDERR_FILENO)
+            return software
+        }
+        guard pump.start() else {
+            QueueCommandLine.printLine("sendmail: cannot start the threads that copy standard input and output", to: STDERR_FILENO)
             return software
         }
         var logger = Logger(label: "swiftmta.sendmail")
@@ -50,7 +63,66 @@ extension SendmailCommandLine {
         let session = SMTPServerSession(
             configuration: server, listener: listener, backend: backend, damping: nil, registry: ConnectionRegistry(), logger: logger)
         await session.run(on: channel, handshake: nil)
+        try? await offPool { pump.wait() }
         return ok
+    }
+
+    /// Runs blocking `body` on NIO's blocking-I/O pool.
+    private static func offPool(_ body: @escaping @Sendable () -> Void) async throws {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}
+
+/// Copies standard input into one end of the session's socket pair and what comes back to
+/// standard output, on two threads of its own (the copies block).
+final class StandardIOPump: @unchecked Sendable {
+    private let socket: Int32
+    private let lock = QueueLock(conditions: 1)
+    private var outputDone = false
+
+    init(socket: Int32) {
+        self.socket = socket
+    }
+
+    func start() -> Bool {
+        let socket = socket
+        let inbound = QueueThread.start(name: "sendmail-stdin") {
+            Self.copy(from: STDIN_FILENO, to: socket)
+            shutdown(socket, Int32(SHUT_WR))
+        }
+        let outbound = QueueThread.start(name: "sendmail-stdout") { [self] in
+            Self.copy(from: socket, to: STDOUT_FILENO)
+            lock.withLock {
+                outputDone = true
+                lock.broadcast(0)
+            }
+        }
+        return inbound && outbound
+    }
+
+    /// Waits (blocking) until every reply of the session is on standard output: the output thread
+    /// ends when the session closes its end. The input thread may still wait on a terminal; the
+    /// process's exit ends it.
+    func wait() {
+        lock.lock()
+        while !outputDone { lock.wait(0) }
+        lock.unlock()
+    }
+
+    private static func copy(from source: Int32, to destination: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return }
+            var offset = 0
+            while offset < count {
+                let written = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + offset, count - offset) }
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
     }
 }
 

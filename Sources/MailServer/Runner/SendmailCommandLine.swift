@@ -262,6 +262,12 @@ public enum SendmailCommandLine {
         if let envid = options.envelopeID { parameters.append("ENVID=\(envid)") }
         let submission = QueueControl.Submission(
             sender: sender, recipients: accepted, parameters: parameters, senderGiven: options.sender != nil)
+        do {
+            _ = try LocalSubmission.envelope(submission, hostname: hostname)
+        } catch {
+            QueueCommandLine.printLine("sendmail: \(error.message)", to: STDERR_FILENO)
+            return error.status
+        }
         let text = SubmissionText(header: ByteBuffer(string: fields.encoded), input: input)
         return await submit(submission, text: text, context: context, options: options)
     }
