@@ -11,6 +11,16 @@ import Darwin
 /// What the `swiftmta` executable calls: each subcommand's work lives here, so the executable holds
 /// nothing but argument parsing.
 public enum ServerCommandLine {
+    /// Logs to standard error at the level named `name` (`trace`, `debug`, `info`, `notice`,
+    /// `warning`, `error`, `critical`) and above; `false`, and nothing set up, for any other name.
+    /// Call once, first. (The executable passes its `--log-level` as given, so it needs no
+    /// logging module of its own.)
+    public static func bootstrapLogging(levelNamed name: String) -> Bool {
+        guard let level = Logger.Level(rawValue: name) else { return false }
+        bootstrapLogging(level: level)
+        return true
+    }
+
     /// Sends log lines to standard error at `level` and above. Call once, first.
     public static func bootstrapLogging(level: Logger.Level) {
         LoggingSystem.bootstrap { label in
@@ -53,35 +63,47 @@ public enum ServerCommandLine {
             printError("swiftmta serve: the system's host name cannot be used: \(problem); give one with --hostname or hostname = in the configuration")
             return 78
         }
-        let (prepared, errors) = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger).prepare()
+        let setup = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger)
+        let (prepared, errors) = setup.prepare()
         guard let prepared, errors.isEmpty else {
             for error in errors { printError("swiftmta serve: \(error)") }
             return 78
         }
-        let server: SMTPServer
-        do {
-            server = try await SMTPServer.bind(configuration: prepared.server, backend: prepared.backend, logger: logger)
-        } catch {
+        var summary = prepared.summary
+        let store: QueueStore
+        switch await setup.openStore() {
+        case .success(let opened):
+            store = opened.store
+            summary.append(opened.summary)
+        case .failure(let error):
             printError("swiftmta serve: \(error)")
-            return 71
+            return 78
         }
-        // The spool and its runner, before the first connection is accepted (bound sockets queue
-        // connections until run()).
+        // The queue runner and the control socket, before the first connection is accepted.
         let delivery: DeliveryService
         do {
-            delivery = try await DeliveryService.start(
-                directory: configuration.queue.directory, store: prepared.store, delivery: prepared.delivery, logger: logger)
+            delivery = try await DeliveryService.start(queue: store.queue, delivery: prepared.delivery, logger: logger)
         } catch {
             printError("swiftmta serve: \(error)")
-            await server.shutdown(gracePeriod: .zero)
+            await store.queue.close()
             return error.status
+        }
+        let server: SMTPServer
+        do {
+            server = try await SMTPServer.bind(
+                configuration: prepared.server, backend: prepared.backend(store: store.delivering(with: delivery.runner), logger: logger),
+                logger: logger)
+        } catch {
+            printError("swiftmta serve: \(error)")
+            await delivery.stop()
+            return 71
         }
         if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
             print("swiftmta: no --config: the embedded default, with its files in \(configuration.directory)/var")
         } else {
             print("swiftmta: configuration \(configuration.file)")
         }
-        for line in prepared.summary { print("swiftmta: \(line)") }
+        for line in summary { print("swiftmta: \(line)") }
         for (listener, address) in zip(prepared.server.listeners, server.localAddresses) {
             var features: [String] = []
             if listener.mode == .smtps {

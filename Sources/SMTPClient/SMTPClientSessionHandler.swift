@@ -500,10 +500,29 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
             perform { machine in try machine.cancelAuthentication() }
             return
         }
-        runMechanism(context: context, mechanism) { mechanism in
-            try mechanism.step(challenge)
-        } then: { response in
+        runStep(context: context, mechanism, challenge) { response in
             self.perform { machine in try machine.authenticationResponse(response) }
+        }
+    }
+
+    /// Answers a challenge: the step is async (SCRAM's PBKDF2 runs on MailAuth's key-derivation
+    /// pool, libsasl2's client step on its own pool), then `then` back on the event loop.
+    private func runStep(
+        context: ChannelHandlerContext, _ mechanism: any SASLClientMechanism, _ challenge: [UInt8],
+        then: @escaping ([UInt8]) -> Void
+    ) {
+        let promise = context.eventLoop.makePromise(of: Outcome<[UInt8]>.self)
+        Task {
+            var copy = mechanism
+            do throws(SASLError) {
+                let output = try await copy.step(challenge)
+                promise.succeed(.success(copy, output))
+            } catch {
+                promise.succeed(.failure(error))
+            }
+        }
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.finishMechanismCall(result, then: then)
         }
     }
 
@@ -525,19 +544,25 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
                 return .failure(SASLError(.invalidState, "\(error)", mechanism: copy.name))
             }
         }.assumeIsolated().whenComplete { result in
-            switch result {
-            case .success(.success(let updated, let output)):
-                self.mechanism = updated
-                then(output)
-            case .success(.failure(let error)):
-                self.authProblem = self.makeError(.authenticationFailed, stage: .authentication, "\(error)")
-                self.cancelExchange()
-            case .failure(let error):
-                self.authProblem = self.makeError(.authenticationFailed, stage: .authentication, "the SASL step could not run: \(error)")
-                self.cancelExchange()
-            }
-            self.drain()
+            self.finishMechanismCall(result, then: then)
         }
+    }
+
+    /// Back on the event loop after a mechanism call: keep the updated mechanism and go on, or
+    /// cancel the exchange.
+    private func finishMechanismCall<T: Sendable>(_ result: Result<Outcome<T>, any Error>, then: (T) -> Void) {
+        switch result {
+        case .success(.success(let updated, let output)):
+            mechanism = updated
+            then(output)
+        case .success(.failure(let error)):
+            authProblem = makeError(.authenticationFailed, stage: .authentication, "\(error)")
+            cancelExchange()
+        case .failure(let error):
+            authProblem = makeError(.authenticationFailed, stage: .authentication, "the SASL step could not run: \(error)")
+            cancelExchange()
+        }
+        drain()
     }
 
     private enum Outcome<T: Sendable>: Sendable {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Logging
 import MailServer
 #if canImport(Glibc)
 import Glibc
@@ -44,10 +43,9 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else {
+        guard ServerCommandLine.bootstrapLogging(levelNamed: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
-        ServerCommandLine.bootstrapLogging(level: level)
         let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname)
         if status != 0 { throw ExitCode(status) }
     }

@@ -121,6 +121,12 @@ struct QueueDiskFullTests {
         #expect(reopened.message(acknowledged[0].0)?.recipients == [delivered])
         #expect(reopened.recoveryReport.incomplete.isEmpty)
         await reopened.close()
+        // A closed spool holds no file open: the file system unmounts.
+        if let point = mounted {
+            let result = try await offThread { try ExternalTool.run("umount", [point]) }
+            #expect(result.status == 0, "umount: \(result.standardError)")
+            if result.status == 0 { mounted = nil }
+        }
     }
 
     @Test("A write that fails with EIO fails its message with 452 4.3.1; the spool goes on in a new segment")

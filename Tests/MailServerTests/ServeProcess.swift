@@ -1,4 +1,5 @@
 import Foundation
+import MailServer
 import Testing
 import TestSupport
 
@@ -26,17 +27,17 @@ final class ServeProcess: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "swiftmta-serve")
         try prepare(directory)
         var configuration = configuration
+        // The spool beside the file; messages stay queued (delivery_mode "queue") for stored() to
+        // read, unless the test configures [queue] itself.
+        if !configuration.contains("[queue]") {
+            configuration += "\n[queue]\ndirectory = \"var/spool\"\ndelivery_mode = \"queue\"\n"
+        }
         if !resolvesSenders {
             if configuration.contains("[relay]") {
                 configuration = configuration.replacingOccurrences(of: "[relay]", with: "[relay]\naccept_unresolvable_domains = true")
             } else {
                 configuration += "\n[relay]\naccept_unresolvable_domains = true\n"
             }
-        }
-        // The spool beside the file; messages stay queued (delivery_mode "queue") for sink() to read,
-        // unless the test configures [queue] itself.
-        if !configuration.contains("[queue]") {
-            configuration += "\n[queue]\ndirectory = \"var/spool\"\ndelivery_mode = \"queue\"\n"
         }
         if !configuration.contains("[local]") {
             configuration += "\n[local]\nmail_directory = \"var/mail\"\n"
@@ -73,25 +74,26 @@ final class ServeProcess: @unchecked Sendable {
     /// What the server printed and logged so far.
     var output: String { process.output() }
 
-    /// The messages in the spool (`swiftmta queue show all --json`, asked of the running server):
-    /// each one's envelope as lines (`sender <…>`, `client […]`, `protocol …`, `authenticated …`,
-    /// `auth …`, `recipient <…>`) and its text.
-    func sink() throws -> [(envelope: String, text: String)] {
-        let result = try ExternalTool.runChecked(Self.executable, ["queue", "show", "all", "--json", "--config", directory.file("swiftmta.toml")])
-        guard let messages = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] else {
-            throw TestSupportError("swiftmta queue show all --json printed no list: \(result.standardOutput)")
+    /// Stops the server (SIGTERM: a graceful shutdown, exit 0 expected) and reads what its
+    /// spool holds: each message's envelope as lines (`sender <…>`, `recipient <…>`,
+    /// `authenticated USER`, `auth VALUE`, `protocol NAME`) and its text.
+    func stored() async throws -> [(envelope: String, text: String)] {
+        process.send(signal: SIGTERM)
+        let status = try await offThread { self.process.exitStatus(within: .seconds(60)) }
+        guard status == 0 else { throw TestSupportError("swiftmta serve exited with \(String(describing: status)): \(output)") }
+        let queue = try await MailQueue.open(directory: directory.file("var/spool"))
+        var messages: [(envelope: String, text: String)] = []
+        for message in queue.list().sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
+            let envelope = message.envelope
+            var lines = ["sender \(envelope.reversePath)", "client [\(envelope.client.address ?? "")]", "protocol \(envelope.client.protocolName)"]
+            if let user = envelope.client.authenticatedUser { lines.append("authenticated \(user)") }
+            if let auth = envelope.mailParameters.authenticatedSender { lines.append("auth \(auth)") }
+            lines += envelope.recipients.map { "recipient \($0.path)" }
+            let text = try await queue.body(of: message.id).collect(upTo: 16 << 20)
+            messages.append((lines.joined(separator: "\n"), String(buffer: text)))
         }
-        return messages.map { message in
-            var lines = ["sender \(message["sender"] as? String ?? "")"]
-            if let client = message["client"] as? String { lines.append("client [\(client)]") }
-            lines.append("protocol \(message["protocol"] as? String ?? "")")
-            if let user = message["authenticated"] as? String { lines.append("authenticated \(user)") }
-            if let auth = message["auth"] as? String { lines.append("auth \(auth)") }
-            for recipient in message["recipients"] as? [[String: Any]] ?? [] {
-                lines.append("recipient \(recipient["recipient"] as? String ?? "")")
-            }
-            return (lines.joined(separator: "\n") + "\n", message["text"] as? String ?? "")
-        }
+        await queue.close()
+        return messages
     }
 
     /// Adds a user to `var/auth/passwd` with `swiftmta auth add`.

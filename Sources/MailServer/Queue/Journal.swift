@@ -117,6 +117,7 @@ final class Journal: @unchecked Sendable {
     var runningThreads = 0
     var closeCompletion: UnsafeContinuation<Void, Never>?
     var statistics = MailQueue.Statistics()
+    var segmentFilesClosed = false
 
     // MARK: Writer-thread state (only the writer touches these)
 
@@ -210,7 +211,16 @@ final class Journal: @unchecked Sendable {
 
     deinit {
         staging.deallocate()
-        for segment in segments.values { segment.closeDescriptor() }
+        closeSegmentFiles()
+    }
+
+    /// Closes the segments' read descriptors (at close, once no read can be running any more).
+    func closeSegmentFiles() {
+        let open: [JournalSegment] = lock.withLock {
+            defer { segmentFilesClosed = true }
+            return segmentFilesClosed ? [] : Array(segments.values)
+        }
+        for segment in open { segment.closeDescriptor() }
     }
 
     /// Starts the threads; `false` when the system would not give them.

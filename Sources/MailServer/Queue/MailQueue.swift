@@ -264,12 +264,13 @@ public final class MailQueue: Sendable {
         }
     }
 
-    /// Writes and flushes what is queued, stops the spool's threads and releases the directory.
-    /// Writers still receiving get `.closed`.
+    /// Writes and flushes what is queued, stops the spool's threads, closes its files and releases
+    /// the directory. Writers still receiving, and bodies still being read, get `.closed`.
     public func close() async {
         guard closed.withLock({ (done: inout Bool) -> Bool in defer { done = true }; return !done }) else { return }
         await journal.close()
         try? await readPool.shutdownGracefully()
+        journal.closeSegmentFiles()
         QueueFile.closeDescriptor(lockDescriptor)
         logger.notice("spool closed", metadata: ["directory": "\(directory)"])
     }

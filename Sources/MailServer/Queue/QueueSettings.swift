@@ -63,18 +63,18 @@ public struct QueueSettings: Hashable, Sendable {
         return min(delay, maxQueueAge)
     }
 
-    /// Reads `[queue]` from a parsed configuration document (absent: the defaults); problems are
-    /// reported to `reader` with their key and line, and the default is kept for that key.
-    static func read(_ document: TOMLTable, _ reader: ConfigurationReader, paths: PathResolver) -> QueueSettings {
-        // The embedded default's "file" is a name in angle brackets, not a path.
-        var settings = reader.file.hasPrefix("<") ? QueueSettings.embeddedDefault : QueueSettings()
+    /// Reads `[queue]` from a parsed configuration document (absent: the defaults), reporting
+    /// each problem to `reader`; a relative directory is resolved by `resolve` (against the
+    /// configuration file's folder, or the working directory for the embedded default).
+    static func read(_ document: TOMLTable, _ reader: ConfigurationReader, resolve: (String) -> String) -> QueueSettings {
+        var settings = QueueSettings(directory: resolve(reader.file.hasPrefix("<") ? embeddedDirectory : defaultDirectory))
         guard let section = reader.table(document, "queue", at: "") else { return settings }
         reader.checkKeys(section, at: "queue", allowed: ConfigurationKeys.allowed("queue"))
         if let directory = reader.string(section, "directory", at: "queue") {
             if directory.isEmpty || directory.utf8.contains(0) {
                 reader.report("queue.directory", "must be a path")
             } else {
-                settings.directory = paths.resolve(directory)
+                settings.directory = resolve(directory)
             }
         }
         func duration(_ key: String) -> Duration? {

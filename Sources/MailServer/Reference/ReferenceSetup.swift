@@ -2,8 +2,8 @@ import Logging
 import MailAuth
 import MailMaps
 import MailRouting
+import MailSystem
 import MailTLS
-import NIOPosix
 import SMTPProtocol
 
 /// Turns a ``SwiftMTAConfiguration`` into what the reference server runs: the
@@ -16,16 +16,20 @@ import SMTPProtocol
 /// that cannot be read, a help file that does not parse. All of them are collected, for
 /// `swiftmta check-config`.
 struct ReferenceSetup {
-    /// What is ready to run.
+    /// What is ready to run, once the store is open (``openStore()``).
     struct Prepared {
         var server: ServerConfiguration
-        var backend: PolicyBackend
+        var router: Router
+        var pool: any TaskExecutor
         /// Lines for the start-up summary.
         var summary: [String]
-        /// The spool the backend stores into, attached once it is opened.
-        var store: QueueStore
         /// The queue runner's parts.
         var delivery: DeliverySetup
+
+        /// The backend over `store`.
+        func backend(store: any MessageStore, logger: Logger) -> PolicyBackend {
+            PolicyBackend(router: router, pool: pool, store: store, logger: logger)
+        }
     }
 
     let configuration: SwiftMTAConfiguration
@@ -82,18 +86,21 @@ struct ReferenceSetup {
         var help: SendmailHelpFile?
         if let path = configuration.smtp.helpFile {
             do {
-                help = try SendmailHelpFile(text: ConfigurationFile.read(path))
+                help = try SendmailHelpFile(text: BoundedFile.readText(path, limit: 1 << 20))
             } catch let error as SendmailHelpFile.ParseError {
                 errors.append(configuration.error("smtp.help_file", "\(path)\(error.line.map { ":\($0)" } ?? ""): \(error.message)"))
             } catch {
-                errors.append(configuration.error("smtp.help_file", "\(path): \(error)"))
+                errors.append(configuration.error("smtp.help_file", "\(error)"))
             }
         }
 
-        let store = makeStore(errors: &errors, summary: &summary)
+        if !createsFiles {
+            summary.append("accepted mail will be queued in \(configuration.queue.directory) (opened when the server starts)")
+        }
+
         let delivery = router.map { DeliverySetup.make(configuration, registry: registry, router: $0, errors: &errors) }
 
-        guard errors.isEmpty, let router, let store, let delivery else { return (nil, errors) }
+        guard errors.isEmpty, let router, let delivery else { return (nil, errors) }
         summary.append(delivery.summary)
         var server = ServerConfiguration(hostname: hostname, listeners: configuration.listeners)
         server.tls = tls
@@ -106,8 +113,7 @@ struct ReferenceSetup {
         if let timeout = configuration.smtp.commandTimeout { server.limits.commandTimeout = timeout }
         server.limits.shutdownGracePeriod = configuration.smtp.shutdownGracePeriod
         server.receivedHeaderShowsUser = configuration.smtp.receivedHeaderShowsUser
-        let backend = PolicyBackend(router: router, pool: registry.threadPool, store: store, logger: logger)
-        return (Prepared(server: server, backend: backend, summary: summary, store: store, delivery: delivery), errors)
+        return (Prepared(server: server, router: router, pool: registry.threadPool, summary: summary, delivery: delivery), errors)
     }
 
     // MARK: - TLS
@@ -257,14 +263,20 @@ struct ReferenceSetup {
 
     // MARK: - The store
 
-    private func makeStore(errors: inout [ConfigurationError], summary: inout [String]) -> QueueStore? {
-        let spool = configuration.queue.directory
-        if let problem = QueueStore.problem(with: spool) {
-            errors.append(configuration.error("queue.directory", problem))
-            return nil
+    /// Opens the durable spool `[queue] directory` names (recovering what it holds), or the
+    /// error that names the key.
+    func openStore() async -> Result<(store: QueueStore, summary: String), ConfigurationError> {
+        let directory = configuration.queue.directory
+        do {
+            // The spool's own notices (opened, closed) are summed up in the start-up summary.
+            var quiet = logger
+            quiet.logLevel = max(logger.logLevel, .warning)
+            let queue = try await MailQueue.open(directory: directory, logger: quiet)
+            let held = queue.list().count
+            let summary = "accepted mail is queued durably in \(directory) (\(held) message\(held == 1 ? "" : "s") held)"
+            return .success((QueueStore(queue: queue), summary))
+        } catch {
+            return .failure(configuration.error("queue.directory", error.message))
         }
-        let store = QueueStore(directory: spool)
-        summary.append(store.summary)
-        return store
     }
 }

@@ -22,30 +22,18 @@ final class DeliveryService: Sendable {
         let status: Int32
     }
 
-    /// Opens the spool (recovering what it holds), starts the runner on it and attaches the
-    /// store. Throws a start-up error naming the spool.
-    static func start(
-        directory: String, store: QueueStore, delivery: DeliverySetup, logger: Logger
-    ) async throws(StartError) -> DeliveryService {
-        let queue: MailQueue
-        do {
-            queue = try await MailQueue.open(directory: directory, logger: logger)
-        } catch {
-            throw StartError(description: "queue.directory: \(error)", status: error.kind == .spoolInUse ? 75 : 73)
-        }
+    /// Starts the runner on the open spool `queue` (everything it holds is scheduled) and the
+    /// control socket beside it. Throws a start-up error naming the spool.
+    static func start(queue: MailQueue, delivery: DeliverySetup, logger: Logger) async throws(StartError) -> DeliveryService {
         let runner = delivery.makeRunner(queue: queue, logger: logger)
         let control: QueueControlServer
         do {
             control = try await QueueControlServer.start(queue: queue, runner: runner, hostname: delivery.configuration.hostname, logger: logger)
         } catch {
             await runner.shutdown()
-            await queue.close()
             throw StartError(description: "queue.directory: \(error)", status: 73)
         }
-        store.attach(queue: queue, runner: runner)
         let task = Task { await runner.run() }
-        let held = queue.list().count
-        if held > 0 { logger.notice("spool holds \(held) message\(held == 1 ? "" : "s"); delivering") }
         return DeliveryService(queue: queue, runner: runner, control: control, runnerTask: task)
     }
 

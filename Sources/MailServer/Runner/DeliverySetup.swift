@@ -9,7 +9,7 @@ import SMTPClient
 /// (`[tls]` CAs and client certificate, `[dns]` nameservers).
 struct DeliverySetup: Sendable {
     let router: Router
-    let routingExecutor: MailMapThreadPool
+    let routingExecutor: any TaskExecutor
     let tlsPolicies: (any MailMap)?
     let configuration: QueueRunner.Configuration
 
