@@ -22,7 +22,7 @@ struct ProbeConnection {
         var description: String {
             switch self {
             case .closed: "the server closed the connection"
-            case .timedOut(let duration): "no reply within \(duration)"
+            case .timedOut(let duration): "no reply within \(ServerProber.milliseconds(duration))"
             case .malformed(let reason): "not an SMTP reply: \(reason)"
             case .failed(let reason): reason
             }

@@ -30,7 +30,7 @@ extension ServerProber {
                     }
                     return ProbeResult(category: "limits", name: name, status: .pass, evidence: "a \(Self.overlongLineOctets >> 10) KiB command line: \(reply)")
                 } catch ProbeConnection.Failure.timedOut(let duration) {
-                    return ProbeResult(category: "limits", name: name, status: .warn, evidence: "no reply within \(duration) to a \(Self.overlongLineOctets >> 10) KiB command line")
+                    return ProbeResult(category: "limits", name: name, status: .warn, evidence: "no reply within \(Self.milliseconds(duration)) to a \(Self.overlongLineOctets >> 10) KiB command line")
                 } catch {
                     return ProbeResult(category: "limits", name: name, status: .pass, evidence: "a \(Self.overlongLineOctets >> 10) KiB command line: \(error)")
                 }
@@ -81,7 +81,7 @@ extension ServerProber {
                     }
                 } catch ProbeConnection.Failure.timedOut(let duration) {
                     return ProbeResult(category: "limits", name: name, status: .pass,
-                                       evidence: "\(answered) of \(count) unknown commands answered in \(duration): the server slows down")
+                                       evidence: "\(answered) of \(count) unknown commands answered in \(Self.milliseconds(duration)): the server slows down")
                 } catch {
                     return ProbeResult(category: "limits", name: name, status: .pass,
                                        evidence: "closed after \(answered) of \(count) unknown commands\(last.map { ", the last reply \($0)" } ?? "")")
@@ -92,10 +92,16 @@ extension ServerProber {
                 let elapsed = ContinuousClock.now - start
                 await connection.quit()
                 return ProbeResult(category: "limits", name: name, status: .fail,
-                                   evidence: "answered all \(count) unknown commands in \(elapsed) without closing (\(last.map { "\($0)" } ?? ""))")
+                                   evidence: "answered all \(count) unknown commands in \(Self.milliseconds(elapsed)) without closing (\(last.map { "\($0)" } ?? ""))")
             }
         } catch {
             return ProbeResult(category: "limits", name: name, status: .skip, evidence: "no session: \(error)")
         }
+    }
+
+    /// `1234 ms`.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"
     }
 }

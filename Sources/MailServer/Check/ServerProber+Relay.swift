@@ -87,7 +87,7 @@ extension ServerProber {
     }
 
     static func relayResult(_ form: String, _ reply: SMTPReply) -> ProbeResult {
-        let evidence = "RCPT TO:<\(form)>: \(reply)"
+        let evidence = "RCPT \(reply)"
         if reply.isPositiveCompletion {
             return ProbeResult(category: "relay", name: form, status: .fail, evidence: evidence + " (accepted: the server would relay or mis-route it)")
         }

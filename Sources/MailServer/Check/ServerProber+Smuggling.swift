@@ -108,7 +108,7 @@ extension ServerProber {
                 evidence: "\(variant.name) ended the message: \(first), then the smuggled NOOP got \(extra[0])" + (extra.count > 1 ? ", then \(extra.dropFirst().map { "\($0)" }.joined(separator: ", "))" : ""))
         } catch ProbeConnection.Failure.timedOut(let duration) {
             return ProbeResult(category: "smuggling", name: variant.name, status: .warn,
-                               evidence: "no reply within \(duration) after the real end of the message")
+                               evidence: "no reply within \(Self.milliseconds(duration)) after the real end of the message")
         } catch {
             return ProbeResult(category: "smuggling", name: variant.name, status: .pass, evidence: "the server closed the connection: \(error)")
         }

@@ -109,6 +109,9 @@ struct ServerProber {
                     category: "auth", name: name, status: .fail,
                     evidence: "\(isOffered ? "offered in EHLO; " : "")AUTH \(mechanism) in plaintext: \(reply) (cancelled: \(cancelled.map { "\($0)" } ?? "no reply"))")
             }
+            if reply.isPositiveCompletion {
+                return ProbeResult(category: "auth", name: name, status: .fail, evidence: "AUTH \(mechanism) without any credential: \(reply)")
+            }
             if isOffered {
                 return ProbeResult(category: "auth", name: name, status: .fail, evidence: "offered in EHLO before TLS (AUTH \(offered.joined(separator: " "))); AUTH \(mechanism): \(reply)")
             }

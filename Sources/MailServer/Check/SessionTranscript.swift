@@ -12,7 +12,9 @@
 ///   go out as one write (a pipelined group), any other tagged line between them separates
 ///   writes. The other tags (`S:` replies, `P:` policy decisions, `T:` TLS, `I:` lines the check
 ///   adds, `L:` the server's log, `X:` the end) are what the run must show; the tags a file uses
-///   are compared, the others ignored.
+///   are compared, the others ignored; the lookups under a decision (`P:   …`) only when the
+///   file has any, and paths under the configuration's folder relative to it. The lines only SMTPProtocol's state-machine harness
+///   reads (`A:`, `F:`, `E:`, `@` directives) separate writes and are otherwise skipped.
 struct SessionTranscript: Sendable {
     /// One write of the client.
     struct Write: Sendable {
@@ -33,13 +35,17 @@ struct SessionTranscript: Sendable {
 
     /// The tags that make a transcript golden; `C` and `R` are the client's.
     static let tags: Set<Character> = ["C", "R", "S", "P", "T", "I", "L", "X"]
+    /// The lines of SMTPProtocol's state-machine transcripts that only its harness reads
+    /// (`A:` actions, `F:` flush points, `E:` driver events, `@` directives): skipped, so that
+    /// such a transcript runs here for its client lines and replies.
+    static let harnessTags: Set<Character> = ["A", "F", "E"]
 
     init(text: String) throws(SessionCheckError) {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         lines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
         let golden = !lines.isEmpty && lines.allSatisfy { line in
-            line.isEmpty || line.hasPrefix("#") || Self.tag(of: line) != nil
+            line.isEmpty || line.hasPrefix("#") || line.hasPrefix("@") || Self.tag(of: line) != nil || Self.isHarnessLine(line)
         } && lines.contains { Self.tag(of: $0) != nil }
         guard golden else {
             form = .plain
@@ -52,7 +58,13 @@ struct SessionTranscript: Sendable {
         var expected: [String] = []
         var current: Write?
         for (index, line) in lines.enumerated() {
-            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("@") { continue }
+            if Self.isHarnessLine(line) {
+                // Not compared, but it separates writes as in SMTPProtocol's harness.
+                if let write = current { writes.append(write) }
+                current = nil
+                continue
+            }
             guard let tag = Self.tag(of: line) else { continue }
             let body = line.count > 3 ? String(line.dropFirst(3)) : ""
             switch tag {
@@ -88,6 +100,11 @@ struct SessionTranscript: Sendable {
         Set(expected.compactMap { Self.tag(of: $0) })
     }
 
+    static func isHarnessLine(_ line: String) -> Bool {
+        guard let first = line.first, harnessTags.contains(first) else { return false }
+        return line.dropFirst().hasPrefix(":")
+    }
+
     /// `X` for a line `X: …` (or `X:`) with a known tag.
     static func tag(of line: String) -> Character? {
         guard let first = line.first, tags.contains(first) else { return nil }
@@ -96,6 +113,18 @@ struct SessionTranscript: Sendable {
         let after = rest.dropFirst()
         guard after.isEmpty || after.first == " " else { return nil }
         return first
+    }
+
+    /// `line` without any occurrence of `prefix`.
+    static func removing(_ prefix: String, from line: String) -> String {
+        guard !prefix.isEmpty, line.contains(prefix) else { return line }
+        var result = ""
+        var rest = Substring(line)
+        while let range = rest.firstRange(of: prefix) {
+            result += rest[..<range.lowerBound]
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
     }
 
     /// `S:` and `S: ` are the same line.
