@@ -107,7 +107,7 @@ struct InMemorySession {
             case .awaiting: break
             }
             if let auth = injectedAuthentication, shouldAuthenticate(before: write) {
-                recorder.markAuthenticationInjected()
+                recorder.markAuthenticationSent()
                 recorder.append(auth.shown)
                 try await client.send(auth.command)
                 sent += auth.command.count
@@ -131,8 +131,7 @@ struct InMemorySession {
     /// `--auth`: after an accepted EHLO, unless AUTH already went out or succeeded since TLS
     /// began, and not just before the client's STARTTLS (AUTH then belongs after TLS).
     private func shouldAuthenticate(before write: SessionTranscript.Write) -> Bool {
-        let phase = recorder.phase
-        guard phase.extendedHello, !phase.authenticated, !phase.authenticationInjected else { return false }
+        guard recorder.phase == .greeted else { return false }
         let first = String(decoding: write.bytes.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         return first.uppercased() != "STARTTLS"
     }
@@ -191,9 +190,20 @@ struct ClientSide {
     let hostname: String
     let serverAddress: SocketAddress
     let recorder: SessionRecorder
-    private var tls: NIOAsyncTestingChannel?
-    private var tlsFailed = false
+
+    /// How the client reads and writes.
+    private enum Transport {
+        /// As bytes on the server's channel.
+        case plaintext
+        /// Through a MailTLS client on a channel of its own, whose ciphertext the runner moves.
+        case tls(NIOAsyncTestingChannel)
+        /// The client's TLS failed: nothing more is read.
+        case failed(NIOAsyncTestingChannel)
+    }
+
+    private var transport = Transport.plaintext
     private var partialLine: [UInt8] = []
+    /// Complete replies read so far; the first is the greeting.
     private var replies = 0
 
     init(server: NIOAsyncTestingChannel, hostname: String, serverAddress: SocketAddress, recorder: SessionRecorder) {
@@ -213,18 +223,29 @@ struct ClientSide {
             try channel.pipeline.syncOperations.addHandler(
                 TLSHandler(clientContext: context, serverName: hostname, verification: .none))
         }
-        tls = channel
+        transport = .tls(channel)
         try await channel.connect(to: serverAddress)
+    }
+
+    /// The client's TLS channel, if it has one.
+    private var tlsChannel: NIOAsyncTestingChannel? {
+        switch transport {
+        case .plaintext: nil
+        case .tls(let channel), .failed(let channel): channel
+        }
     }
 
     /// Sends client bytes: as they are, or through TLS.
     mutating func send(_ bytes: [UInt8]) async throws {
         let buffer = ByteBuffer(bytes: bytes)
-        if let tls {
+        switch transport {
+        case .tls(let tls):
             try await tls.writeOutbound(buffer)
             await pump()
-        } else if server.isActive {
-            try await server.writeInbound(buffer)
+        case .plaintext:
+            if server.isActive { try await server.writeInbound(buffer) }
+        case .failed:
+            break
         }
     }
 
@@ -236,7 +257,7 @@ struct ClientSide {
                 moved = true
                 await fromServer(buffer)
             }
-            if let tls {
+            if let tls = tlsChannel {
                 while let buffer = try? await tls.readOutbound(as: ByteBuffer.self) {
                     moved = true
                     guard buffer.readableBytes > 0, server.isActive else { continue }
@@ -253,19 +274,21 @@ struct ClientSide {
 
     private mutating func fromServer(_ buffer: ByteBuffer) async {
         guard buffer.readableBytes > 0 else { return }
-        guard let tls else {
+        switch transport {
+        case .plaintext:
             await text(Array(buffer.readableBytesView))
-            return
-        }
-        guard !tlsFailed else { return }
-        do {
-            try await tls.writeInbound(buffer)
-        } catch {
-            tlsFailed = true
-            recorder.append("T: the client's TLS failed: \(error)")
-        }
-        while let plaintext = try? await tls.readInbound(as: ByteBuffer.self) {
-            await text(Array(plaintext.readableBytesView))
+        case .failed:
+            break
+        case .tls(let tls):
+            do {
+                try await tls.writeInbound(buffer)
+            } catch {
+                transport = .failed(tls)
+                recorder.append("T: the client's TLS failed: \(error)")
+            }
+            while let plaintext = try? await tls.readInbound(as: ByteBuffer.self) {
+                await text(Array(plaintext.readableBytesView))
+            }
         }
     }
 
@@ -283,7 +306,7 @@ struct ClientSide {
             let isLast = line.count < 4 || line[line.index(line.startIndex, offsetBy: 3)] == " "
             guard isLast else { continue }
             replies += 1
-            if replies > 1, line.hasPrefix("220"), tls == nil {
+            if replies > 1, line.hasPrefix("220"), case .plaintext = transport {
                 do {
                     try await startTLS()
                 } catch {
@@ -305,7 +328,7 @@ struct ClientSide {
             recorder.append("S: " + String(decoding: partialLine, as: UTF8.self) + " (no line end)")
             partialLine = []
         }
-        if let tls, tls.isActive {
+        if case .tls(let tls) = transport, tls.isActive {
             try? await tls.close()
             await pump()
         }
@@ -313,7 +336,7 @@ struct ClientSide {
 
     /// Stops the client's event loop.
     func shutdown() async {
-        if let tls {
+        if let tls = tlsChannel {
             try? await tls.close()
             await tls.testingEventLoop.shutdownGracefully()
         }

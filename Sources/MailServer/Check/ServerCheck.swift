@@ -53,6 +53,7 @@ public enum ServerCheck {
         /// Print JSON.
         public var json: Bool
 
+        /// A request; see each property.
         public init(target: String, sourceAddress: String? = nil, relayDomain: String = "relay-test.invalid", recipient: String? = nil,
                     sender: String? = nil, helo: String? = nil, serverName: String? = nil, caFile: String? = nil,
                     timeout: Duration = .seconds(20), json: Bool = false) {

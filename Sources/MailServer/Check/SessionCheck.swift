@@ -45,6 +45,7 @@ public enum SessionCheck {
         /// The server's log lines shown (`L:`): this level and above (default `notice`).
         public var logLevel: String?
 
+        /// A request; see each property.
         public init(configurationFile: String? = nil, clientAddress: String, clientHost: String? = nil, tls: Bool = false,
                     authentication: String? = nil, listener: String? = nil, logLevel: String? = nil) {
             self.configurationFile = configurationFile
@@ -202,7 +203,9 @@ public enum SessionCheck {
         backend.observer = recorder
         backend.identify = { info in ClientIdentity(address: info.clientAddress, hostName: clientHost) }
 
-        let clientAddress = try! SocketAddress(ipAddress: request.clientAddress, port: 49152)
+        guard let clientAddress = try? SocketAddress(ipAddress: request.clientAddress, port: 49152) else {
+            return ("swiftmta check session: --client-ip \"\(request.clientAddress)\" is not an IPv4 or IPv6 address\n", ExitStatus.usage)
+        }
         let localAddress = try? SocketAddress(ipAddress: listener.host, port: listener.port)
         var header = [
             "# swiftmta check session: \(configuration.file), listener \(listener.mode) \(SMTPServer.describe(listener))",

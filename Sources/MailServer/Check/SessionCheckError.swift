@@ -4,6 +4,7 @@ public struct SessionCheckError: Error, Hashable, Sendable, CustomStringConverti
     /// What went wrong, and where.
     public let message: String
 
+    /// An error with its message.
     public init(_ message: String) {
         self.message = message
     }

@@ -13,19 +13,22 @@ import Synchronization
 /// written, and the runner collects replies only once the session has flushed them, so the lines
 /// come out in the order of the conversation.
 final class SessionRecorder: PolicyObserver, Sendable {
-    /// What the runner needs to know of the session's state.
-    struct Phase {
-        /// EHLO or LHLO was accepted since TLS began (or since the start).
-        var extendedHello = false
-        /// AUTH succeeded since TLS began (or since the start).
-        var authenticated = false
-        /// `--auth`'s AUTH command went out since TLS began (or since the start).
-        var authenticationInjected = false
+    /// Where the session is as far as `--auth` cares, since the start or since TLS began (which
+    /// starts the session over, RFC 3207 §4.2).
+    enum Phase: Equatable {
+        /// No EHLO or LHLO accepted yet.
+        case beforeHello
+        /// EHLO or LHLO accepted, not authenticated: the moment for `--auth`'s AUTH.
+        case greeted
+        /// `--auth`'s AUTH went out (it is not sent twice, whatever the server answered).
+        case authenticationSent
+        /// AUTH succeeded (the check's or the transcript's own).
+        case authenticated
     }
 
     private struct State {
         var lines: [String] = []
-        var phase = Phase()
+        var phase = Phase.beforeHello
         var messages = 0
     }
 
@@ -43,8 +46,8 @@ final class SessionRecorder: PolicyObserver, Sendable {
         state.withLock { $0.lines += lines }
     }
 
-    func markAuthenticationInjected() {
-        state.withLock { $0.phase.authenticationInjected = true }
+    func markAuthenticationSent() {
+        state.withLock { $0.phase = .authenticationSent }
     }
 
     func record(_ event: PolicyEvent) {
@@ -56,14 +59,19 @@ final class SessionRecorder: PolicyObserver, Sendable {
             lines += verdict.trace.map { "P:   \($0)" }
         case .hello(let hello):
             if hello.kind == .ehlo || hello.kind == .lhlo {
-                state.withLock { $0.phase.extendedHello = true }
+                state.withLock { state in
+                    switch state.phase {
+                    case .beforeHello: state.phase = .greeted
+                    case .greeted, .authenticationSent, .authenticated: break
+                    }
+                }
             }
         case .tlsEstablished(let facts):
             lines.append("T: TLS established: \(facts.logFields)")
-            state.withLock { $0.phase = Phase() }
+            state.withLock { $0.phase = .beforeHello }
         case .authenticated(let authentication):
             lines.append("P: authenticated as \(authentication.authenticationIdentity) with \(authentication.mechanism)")
-            state.withLock { $0.phase.authenticated = true }
+            state.withLock { $0.phase = .authenticated }
         case .mail(let path, let answer):
             lines.append("P: mail \(path): \(answer) (\(answer.reason))")
             lines += answer.trace.map { "P:   \($0)" }

@@ -15,23 +15,23 @@
 ///   are compared, the others ignored; the lookups under a decision (`P:   …`) only when the
 ///   file has any, and paths under the configuration's folder relative to it. The lines only SMTPProtocol's state-machine harness
 ///   reads (`A:`, `F:`, `E:`, `@` directives) separate writes and are otherwise skipped.
-struct SessionTranscript: Sendable {
+package struct SessionTranscript: Sendable {
     /// One write of the client.
-    struct Write: Sendable {
-        var bytes: [UInt8]
+    package struct Write: Sendable {
+        package var bytes: [UInt8]
         /// The transcript lines that gave it, as the output echoes them.
-        var lines: [String]
+        package var lines: [String]
     }
 
-    enum Form: Sendable {
+    package enum Form: Sendable {
         case plain
         case golden
     }
 
-    let form: Form
-    let writes: [Write]
+    package let form: Form
+    package let writes: [Write]
     /// Golden form: the tagged lines, in order (comments left out).
-    let expected: [String]
+    package let expected: [String]
 
     /// The tags that make a transcript golden; `C` and `R` are the client's.
     static let tags: Set<Character> = ["C", "R", "S", "P", "T", "I", "L", "X"]
@@ -40,10 +40,12 @@ struct SessionTranscript: Sendable {
     /// such a transcript runs here for its client lines and replies.
     static let harnessTags: Set<Character> = ["A", "F", "E"]
 
-    init(text: String) throws(SessionCheckError) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    package init(text: String) throws(SessionCheckError) {
+        // By octets: "\r\n" is one Character, which a split at "\n" would not see.
+        var lines = text.utf8.split(separator: 10, omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == 13 ? line.dropLast() : line[...], as: UTF8.self)
+        }
         if lines.last == "" { lines.removeLast() }
-        lines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
         let golden = !lines.isEmpty && lines.allSatisfy { line in
             line.isEmpty || line.hasPrefix("#") || line.hasPrefix("@") || Self.tag(of: line) != nil || Self.isHarnessLine(line)
         } && lines.contains { Self.tag(of: $0) != nil }
@@ -96,7 +98,7 @@ struct SessionTranscript: Sendable {
     }
 
     /// The tags of expected lines the file uses besides the client's.
-    var comparedTags: Set<Character> {
+    package var comparedTags: Set<Character> {
         Set(expected.compactMap { Self.tag(of: $0) })
     }
 
@@ -106,7 +108,7 @@ struct SessionTranscript: Sendable {
     }
 
     /// `X` for a line `X: …` (or `X:`) with a known tag.
-    static func tag(of line: String) -> Character? {
+    package static func tag(of line: String) -> Character? {
         guard let first = line.first, tags.contains(first) else { return nil }
         let rest = line.dropFirst()
         guard rest.first == ":" else { return nil }
@@ -132,12 +134,12 @@ struct SessionTranscript: Sendable {
         line.count == 2 ? line + " " : line
     }
 
-    struct EscapeError: Error {
-        let message: String
+    package struct EscapeError: Error {
+        package let message: String
     }
 
     /// The bytes of an `R:` line.
-    static func unescape(_ text: String) throws(EscapeError) -> [UInt8] {
+    package static func unescape(_ text: String) throws(EscapeError) -> [UInt8] {
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
@@ -165,7 +167,7 @@ struct SessionTranscript: Sendable {
     }
 
     /// Bytes as an `R:` line shows them.
-    static func escape(_ bytes: some Sequence<UInt8>) -> String {
+    package static func escape(_ bytes: some Sequence<UInt8>) -> String {
         var text = ""
         for byte in bytes {
             switch byte {
