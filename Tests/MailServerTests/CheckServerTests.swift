@@ -61,8 +61,10 @@ struct CheckServerTests {
         #expect(result.standardOutput.hasSuffix("0 FAIL, 0 warn, 0 skipped\n"), "\(result.standardOutput)")
         // What the probes left in the server: nothing relayed; only smuggling probe messages, and
         // only to the test mailbox.
-        for message in try server.sink() {
-            #expect(message.envelope.contains("root@localhost"), "\(message.envelope)")
+        let stored = try await server.stored()
+        #expect(stored.count == lines.filter { $0.probe.hasPrefix("smuggling ") && $0.evidence.hasPrefix("one message, one reply: 250") }.count)
+        for message in stored {
+            #expect(message.envelope.split(separator: "\n").filter { $0.hasPrefix("recipient ") } == ["recipient <root@localhost>"], "\(message.envelope)")
             #expect(!message.envelope.contains("relay-test"), "\(message.envelope)")
             #expect(message.text.contains("swiftmta check server: SMTP smuggling probe"), "\(message.text)")
         }

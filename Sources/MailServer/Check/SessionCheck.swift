@@ -199,7 +199,8 @@ public enum SessionCheck {
         }
 
         let clientHost = request.clientHost
-        var backend = PolicyBackend(router: prepared.backend.router, pool: prepared.backend.pool, store: CheckMessageStore(recorder: recorder), logger: logger)
+        // The server's policy over a store that keeps nothing (no spool is opened).
+        var backend = prepared.backend(store: CheckMessageStore(recorder: recorder), logger: logger)
         backend.observer = recorder
         backend.identify = { info in ClientIdentity(address: info.clientAddress, hostName: clientHost) }
 
