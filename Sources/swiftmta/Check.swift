@@ -33,7 +33,7 @@ struct Check: AsyncParsableCommand {
         @Option(name: .long, help: "The local address to connect from.")
         var fromIP: String?
 
-        @Option(name: .long, help: "The recipient domain of the relay probes (default: relay-test.invalid).")
+        @Option(name: .long, help: "The recipient domain of the relay probes: one the server must not relay to.")
         var relayDomain: String = "relay-test.invalid"
 
         @Option(name: .long, help: "A mailbox at the server that you read, for the smuggling probes.")
