@@ -76,8 +76,18 @@ struct CheckServerTests {
         let sink = try BackgroundProcess("env", [
             "LD_LIBRARY_PATH=\(ExternalTool.postfixRoot)/usr/lib/postfix", "\(ExternalTool.postfixRoot)/usr/sbin/smtp-sink",
         ] + (getuid() == 0 ? ["-u", "nobody"] : []) + ["127.0.0.1:\(port)", "64"])
-        defer { sink.stop() }
-        try await offThread { try LoopbackPort.waitUntilAccepting(port) }
+        do {
+            try await offThread { try LoopbackPort.waitUntilAccepting(port) }
+            try await Self.probeSink(port: port)
+        } catch {
+            try await offThread { sink.stop() }
+            throw error
+        }
+        // Waiting for a child process must not hold one of Swift concurrency's threads.
+        try await offThread { sink.stop() }
+    }
+
+    static func probeSink(port: Int) async throws {
         let result = try await Self.check(["127.0.0.1:\(port)", "--recipient", "test@smtp-sink"])
         #expect(result.status == 1, "\(result.standardOutput)\(result.standardError)")
         let relay = Self.lines(result.standardOutput).filter { $0.probe.hasPrefix("relay ") }
@@ -106,6 +116,16 @@ struct CheckServerTests {
     @Test("a deliberately vulnerable server: bare-LF end of data, a command run after STARTTLS, PLAIN before TLS — each found")
     func vulnerable() async throws {
         let server = try await offThread { try VulnerableSMTPServer() }
+        do {
+            try await Self.probeVulnerable(server)
+        } catch {
+            try await offThread { server.stop() }
+            throw error
+        }
+        try await offThread { server.stop() }
+    }
+
+    static func probeVulnerable(_ server: VulnerableSMTPServer) async throws {
         let result = try await Self.check([
             "127.0.0.1:\(server.port)", "--recipient", "postmaster@vuln.example.test", "--ca-file", server.certificate,
         ])

@@ -6,7 +6,7 @@ import TestSupport
 /// `swiftmta check session`: scripted sessions through the server's own session code and policy,
 /// offline. The golden transcripts in CheckTranscripts/ are the reference server's golden session
 /// tests: each runs through `SessionCheck` with the seed talk's set-up and must match.
-@Suite("swiftmta check session")
+@Suite("swiftmta check session", .serialized)
 struct CheckSessionTests {
     static var executable: String { "\(ExternalTool.repositoryRoot)/.build/debug/swiftmta" }
     static let transcripts = URL(fileURLWithPath: ExternalTool.repositoryRoot).appendingPathComponent("Tests/MailServerTests/CheckTranscripts")
@@ -75,6 +75,21 @@ struct CheckSessionTests {
         }
     }
 
+    /// Runs `body` with the talk's set-up and its DNS, then stops dnsmasq on a thread of its own
+    /// (waiting for a child process must not hold one of Swift concurrency's threads).
+    static func withTalk<T: Sendable>(_ body: (TemporaryDirectory, String) async throws -> T) async throws -> T {
+        let dns = try await startDNS()
+        let result: Result<T, any Error>
+        do {
+            let (directory, config) = try talk(dns: dns)
+            result = .success(try await body(directory, config))
+        } catch {
+            result = .failure(error)
+        }
+        try await offThread { dns.stop() }
+        return try result.get()
+    }
+
     static var goldenNames: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: transcripts.path)) ?? [])
             .filter { $0.hasSuffix(".txt") }.map { String($0.dropLast(4)) }.sorted()
@@ -102,14 +117,13 @@ struct CheckSessionTests {
 
     @Test("the golden transcripts of the seed talk's set-up", arguments: CheckSessionTests.goldenNames)
     func golden(name: String) async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let transcript = try String(contentsOf: Self.transcripts.appendingPathComponent("\(name).txt"), encoding: .utf8)
-        let (output, status) = await SessionCheck.run(try Self.request(for: transcript, config: config), transcript: transcript)
-        #expect(status == SessionCheck.ExitStatus.ran, "\(name).txt:\n\(output)")
-        // Nothing was made or delivered: the stand-in certificate lived in a folder of its own.
-        #expect(!FileManager.default.fileExists(atPath: directory.file("cert.pem")))
+        try await Self.withTalk { directory, config in
+            let transcript = try String(contentsOf: Self.transcripts.appendingPathComponent("\(name).txt"), encoding: .utf8)
+            let (output, status) = await SessionCheck.run(try Self.request(for: transcript, config: config), transcript: transcript)
+            #expect(status == SessionCheck.ExitStatus.ran, "\(name).txt:\n\(output)")
+            // Nothing was made or delivered: the stand-in certificate lived in a folder of its own.
+            #expect(!FileManager.default.fileExists(atPath: directory.file("cert.pem")))
+        }
     }
 
     @Test("there are golden transcripts for relaying, AUTH, access at connect with delay_checks, a DNSBL, STARTTLS and smuggling")
@@ -122,103 +136,96 @@ struct CheckSessionTests {
 
     @Test("a session that differs from its golden transcript exits 1 and shows the difference")
     func differs() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let transcript = """
-            S: 220 mx.example.test ESMTP SwiftMTA ready
-            C: EHLO client.example
-            C: MAIL FROM:<someone@client.example>
-            C: RCPT TO:<user@other.example>
-            S: 250 2.1.5 Recipient ok
-            """
-        let (output, status) = await SessionCheck.run(.init(configurationFile: config, clientAddress: "192.0.2.55"), transcript: transcript)
-        #expect(status == SessionCheck.ExitStatus.differs)
-        #expect(output.contains("-S: 250 2.1.5 Recipient ok"), "\(output)")
-        #expect(output.contains("+S: 550 5.7.1 Relaying denied. IP name lookup failed [192.0.2.55]"), "\(output)")
+        try await Self.withTalk { directory, config in
+            let transcript = """
+                S: 220 mx.example.test ESMTP SwiftMTA ready
+                C: EHLO client.example
+                C: MAIL FROM:<someone@client.example>
+                C: RCPT TO:<user@other.example>
+                S: 250 2.1.5 Recipient ok
+                """
+            let (output, status) = await SessionCheck.run(.init(configurationFile: config, clientAddress: "192.0.2.55"), transcript: transcript)
+            #expect(status == SessionCheck.ExitStatus.differs)
+            #expect(output.contains("-S: 250 2.1.5 Recipient ok"), "\(output)")
+            #expect(output.contains("+S: 550 5.7.1 Relaying denied. IP name lookup failed [192.0.2.55]"), "\(output)")
+        }
     }
 
     @Test("the built command: plain lines (CRLF or LF) on standard input, every reply and decision, nothing stored")
     func plainTranscript() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let input = "EHLO client.example\r\nMAIL FROM:<someone@client.example>\nRCPT TO:<amy@tebbe.org>\nDATA\nSubject: hello\n\n# not a comment: text\n.\nQUIT\n"
-        let result = try await ExternalTool.run(Self.executable, ["check", "session", "--config", config, "--client-ip", "192.0.2.55"], input: input)
-        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        let output = result.standardOutput
-        #expect(output.contains("C: # not a comment: text"))
-        // The CRLF of the first line ends it as LF does.
-        #expect(output.contains("C: EHLO client.example\nS: 250-mx.example.test Hello client.example\n"), "\(output)")
-        #expect(output.contains("C: MAIL FROM:<someone@client.example>\nP: mail <someone@client.example>"), "\(output)")
-        #expect(output.contains("P: rcpt <amy@tebbe.org>: OK 250 2.1.5 Recipient ok (local domain tebbe.org)"), "\(output)")
-        #expect(output.contains("P:   text:\(directory.path)/virtusertable amy@tebbe.org → atebbe@real-time.com"), "\(output)")
-        #expect(output.contains("P: message 1 from <someone@client.example> to <amy@tebbe.org>: accepted (check session stores and delivers nothing)"))
-        #expect(output.contains("S: 250 2.0.0 check-1 accepted by the policy; check session queues and delivers nothing"), "\(output)")
-        #expect(output.hasSuffix("S: 221 2.0.0 mx.example.test closing connection\nX: the server closed the connection\n"), "\(output)")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-        #expect(files == ["access", "aliases", "local-host-names", "passwd", "swiftmta.toml", "virtusertable"], "check session made files: \(files)")
+        try await Self.withTalk { directory, config in
+            let input = "EHLO client.example\r\nMAIL FROM:<someone@client.example>\nRCPT TO:<amy@tebbe.org>\nDATA\nSubject: hello\n\n# not a comment: text\n.\nQUIT\n"
+            let result = try await ExternalTool.run(Self.executable, ["check", "session", "--config", config, "--client-ip", "192.0.2.55"], input: input)
+            #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+            let output = result.standardOutput
+            #expect(output.contains("C: # not a comment: text"))
+            // The CRLF of the first line ends it as LF does.
+            #expect(output.contains("C: EHLO client.example\nS: 250-mx.example.test Hello client.example\n"), "\(output)")
+            #expect(output.contains("C: MAIL FROM:<someone@client.example>\nP: mail <someone@client.example>"), "\(output)")
+            #expect(output.contains("P: rcpt <amy@tebbe.org>: OK 250 2.1.5 Recipient ok (local domain tebbe.org)"), "\(output)")
+            #expect(output.contains("P:   text:\(directory.path)/virtusertable amy@tebbe.org → atebbe@real-time.com"), "\(output)")
+            #expect(output.contains("P: message 1 from <someone@client.example> to <amy@tebbe.org>: accepted (check session stores and delivers nothing)"))
+            #expect(output.contains("S: 250 2.0.0 check-1 accepted by the policy; check session queues and delivers nothing"), "\(output)")
+            #expect(output.hasSuffix("S: 221 2.0.0 mx.example.test closing connection\nX: the server closed the connection\n"), "\(output)")
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            #expect(files == ["access", "aliases", "local-host-names", "passwd", "swiftmta.toml", "virtusertable"], "check session made files: \(files)")
+        }
     }
 
     @Test("the server's log lines (L:) and its TLS facts (T:) are shown")
     func logAndTLS() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let (output, status) = await SessionCheck.run(
-            .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true, logLevel: "info"),
-            transcript: "EHLO client.example\nMAIL FROM:<someone@client.example>\nRCPT TO:<nobody@tebbe.org>\nQUIT\n")
-        #expect(status == 0)
-        #expect(output.contains("T: TLS established: version=TLSv1.3"), "\(output)")
-        #expect(output.contains("L: info: STARTTLS=server, relay=[192.0.2.55], version=TLSv1.3"), "\(output)")
-        #expect(output.contains("S: 553 5.3.0 No such user here"), "\(output)")
-        #expect(output.contains("L: notice: ruleset=check_rcpt, arg1=<nobody@tebbe.org>"), "\(output)")
+        try await Self.withTalk { directory, config in
+            let (output, status) = await SessionCheck.run(
+                .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true, logLevel: "info"),
+                transcript: "EHLO client.example\nMAIL FROM:<someone@client.example>\nRCPT TO:<nobody@tebbe.org>\nQUIT\n")
+            #expect(status == 0)
+            #expect(output.contains("T: TLS established: version=TLSv1.3"), "\(output)")
+            #expect(output.contains("L: info: STARTTLS=server, relay=[192.0.2.55], version=TLSv1.3"), "\(output)")
+            #expect(output.contains("S: 553 5.3.0 No such user here"), "\(output)")
+            #expect(output.contains("L: notice: ruleset=check_rcpt, arg1=<nobody@tebbe.org>"), "\(output)")
+        }
     }
 
     @Test("a transcript the server stops reading: the rest is not sent, and the run says so")
     func serverCloses() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let (output, _) = await SessionCheck.run(.init(configurationFile: config, clientAddress: "192.0.2.55"), transcript: "QUIT\nNOOP\nNOOP\n")
-        #expect(output.contains("X: the server closed the connection\n# 2 transcript lines were not sent"), "\(output)")
+        try await Self.withTalk { directory, config in
+            let (output, _) = await SessionCheck.run(.init(configurationFile: config, clientAddress: "192.0.2.55"), transcript: "QUIT\nNOOP\nNOOP\n")
+            #expect(output.contains("X: the server closed the connection\n# 2 transcript lines were not sent"), "\(output)")
+        }
     }
 
     @Test("--auth with a mechanism the server does not offer: its refusal is shown, and the run says the session stayed unauthenticated")
     func authenticationRefused() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let (output, _) = await SessionCheck.run(
-            .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true, authentication: "SCRAM-SHA-256:amy"),
-            transcript: "EHLO client.example\nQUIT\n")
-        #expect(output.contains("S: 504 5.5.4 Unrecognized authentication type"), "\(output)")
-        #expect(output.contains("# --auth SCRAM-SHA-256:amy: the server never took the AUTH"), "\(output)")
+        try await Self.withTalk { directory, config in
+            let (output, _) = await SessionCheck.run(
+                .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true, authentication: "SCRAM-SHA-256:amy"),
+                transcript: "EHLO client.example\nQUIT\n")
+            #expect(output.contains("S: 504 5.5.4 Unrecognized authentication type"), "\(output)")
+            #expect(output.contains("# --auth SCRAM-SHA-256:amy: the server never took the AUTH"), "\(output)")
+        }
     }
 
     @Test("an AUTH the transcript sends itself runs the real backend: a wrong password is refused")
     func realAuthentication() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        // PLAIN for amy with a password she does not have (the file has no users).
-        let (output, _) = await SessionCheck.run(
-            .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true),
-            transcript: "EHLO client.example\nAUTH PLAIN AGFteQB3cm9uZw==\nQUIT\n")
-        #expect(output.contains("S: 535 5.7.8"), "\(output)")
-        #expect(!output.contains("P: authenticated"), "\(output)")
+        try await Self.withTalk { directory, config in
+            // PLAIN for amy with a password she does not have (the file has no users).
+            let (output, _) = await SessionCheck.run(
+                .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true),
+                transcript: "EHLO client.example\nAUTH PLAIN AGFteQB3cm9uZw==\nQUIT\n")
+            #expect(output.contains("S: 535 5.7.8"), "\(output)")
+            #expect(!output.contains("P: authenticated"), "\(output)")
+        }
     }
 
     @Test("with --auth, the transcript's own AUTH after the check's is refused as a second AUTH (RFC 4954 §4)")
     func secondAuthentication() async throws {
-        let dns = try await Self.startDNS()
-        let (directory, config) = try Self.talk(dns: dns)
-        defer { _ = directory }
-        let (output, _) = await SessionCheck.run(
-            .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true, authentication: "PLAIN:amy"),
-            transcript: "EHLO client.example\nAUTH PLAIN AGFteQB3cm9uZw==\nQUIT\n")
-        #expect(output.contains("I: AUTH PLAIN (--auth: stands for a successful exchange as amy)\nP: authenticated as amy with PLAIN\nS: 235 2.7.0 Authentication successful"), "\(output)")
-        #expect(output.contains("C: AUTH PLAIN AGFteQB3cm9uZw==\nS: 503 5.5.1 Already authenticated"), "\(output)")
+        try await Self.withTalk { directory, config in
+            let (output, _) = await SessionCheck.run(
+                .init(configurationFile: config, clientAddress: "192.0.2.55", tls: true, authentication: "PLAIN:amy"),
+                transcript: "EHLO client.example\nAUTH PLAIN AGFteQB3cm9uZw==\nQUIT\n")
+            #expect(output.contains("I: AUTH PLAIN (--auth: stands for a successful exchange as amy)\nP: authenticated as amy with PLAIN\nS: 235 2.7.0 Authentication successful"), "\(output)")
+            #expect(output.contains("C: AUTH PLAIN AGFteQB3cm9uZw==\nS: 503 5.5.1 Already authenticated"), "\(output)")
+        }
     }
 
     @Test("bad options, configurations and transcripts: a clear error and the documented status",

@@ -36,6 +36,12 @@ final class VulnerableSMTPServer: @unchecked Sendable {
 
     var output: String { process.output() }
 
+    /// Stops the server; it blocks while the child exits, so call it off Swift concurrency's
+    /// threads.
+    func stop() {
+        process.stop()
+    }
+
     deinit {
         process.stop()
     }

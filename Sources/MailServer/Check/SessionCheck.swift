@@ -3,6 +3,7 @@ import MailAuth
 import MailRouting
 import MailTLS
 import NIOCore
+import NIOPosix
 import SMTPProtocol
 #if canImport(Glibc)
 import Glibc
@@ -132,44 +133,22 @@ public enum SessionCheck {
         } catch {
             return ("swiftmta check session: \(error)\n", ExitStatus.badTranscript)
         }
-        var configuration: SwiftMTAConfiguration
-        do {
-            if let file = request.configurationFile {
-                configuration = try SwiftMTAConfiguration.load(path: file)
-            } else {
-                configuration = try SwiftMTAConfiguration.embeddedDefault()
-            }
-        } catch {
-            return ("swiftmta check session: \(error)\n", ExitStatus.configurationError)
-        }
-        var notes: [String] = []
-        var temporary: String?
-        defer { if let temporary { removeTemporaryFolder(temporary) } }
-        // A self-signed certificate the server makes on its first start: a stand-in, so that
-        // STARTTLS is offered as it will be.
-        if configuration.tls.selfSigned, let certificate = configuration.tls.certificate, let key = configuration.tls.key,
-           !FileSupport.exists(certificate), !FileSupport.exists(key) {
-            do {
-                let folder = try makeTemporaryFolder()
-                temporary = folder
-                var names = [configuration.hostname]
-                if configuration.hostname.lowercased() != "localhost" { names.append("localhost") }
-                try SelfSignedCertificate.generate(hostNames: names).write(certificateFile: folder + "/cert.pem", privateKeyFile: folder + "/key.pem")
-                configuration.tls.certificate = folder + "/cert.pem"
-                configuration.tls.key = folder + "/key.pem"
-                notes.append("# \(certificate) does not exist yet (the server makes it on its first start): a temporary self-signed certificate stands in")
-            } catch {
-                return ("swiftmta check session: cannot make a stand-in for the self-signed certificate: \(error)\n", ExitStatus.configurationError)
-            }
-        }
-
         let recorder = SessionRecorder()
         let level = request.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .notice
         let logger = Logger(label: "swiftmta") { _ in recorder.logHandler(level: level) }
-        let (prepared, errors) = ReferenceSetup(configuration: configuration, createsFiles: false, logger: logger).prepare()
-        guard let prepared, errors.isEmpty else {
-            return (errors.map { "swiftmta check session: \($0)\n" }.joined(), ExitStatus.configurationError)
+        // Files, maps, certificates and a key to generate: blocking work, on NIO's thread pool.
+        let setUp: SetUp
+        do {
+            setUp = try await NIOThreadPool.singleton.runIfActive { try prepare(request, logger: logger) }
+        } catch let failure as SetUpFailure {
+            return (failure.output, failure.status)
+        } catch {
+            return ("swiftmta check session: \(error)\n", ExitStatus.configurationError)
         }
+        let configuration = setUp.configuration
+        let prepared = setUp.prepared
+        var notes = setUp.notes
+        defer { if let temporary = setUp.temporaryFolder { removeTemporaryFolder(temporary) } }
         var server = prepared.server
 
         let listener: ServerConfiguration.Listener
@@ -252,6 +231,64 @@ public enum SessionCheck {
         output += "# the session differs from the transcript (- the transcript, + this run):\n"
         output += LineDifference(expected: transcript.expected, actual: actual).lines.joined(separator: "\n") + "\n"
         return (output, ExitStatus.differs)
+    }
+
+    /// What ``prepare(_:logger:)`` made ready.
+    private struct SetUp: Sendable {
+        var configuration: SwiftMTAConfiguration
+        var prepared: ReferenceSetup.Prepared
+        var notes: [String]
+        /// The stand-in certificate's folder, removed when the run ends.
+        var temporaryFolder: String?
+    }
+
+    /// Why the run cannot start: what to print and the exit status.
+    private struct SetUpFailure: Error {
+        var output: String
+        var status: Int32
+    }
+
+    /// Loads the configuration and prepares what `swiftmta serve` would run, without making any
+    /// of its files; a self-signed certificate the server would make on its first start gets a
+    /// temporary stand-in. Blocking.
+    private static func prepare(_ request: Request, logger: Logger) throws(SetUpFailure) -> SetUp {
+        var configuration: SwiftMTAConfiguration
+        do {
+            if let file = request.configurationFile {
+                configuration = try SwiftMTAConfiguration.load(path: file)
+            } else {
+                configuration = try SwiftMTAConfiguration.embeddedDefault()
+            }
+        } catch {
+            throw SetUpFailure(output: "swiftmta check session: \(error)\n", status: ExitStatus.configurationError)
+        }
+        var notes: [String] = []
+        var temporary: String?
+        // A self-signed certificate the server makes on its first start: a stand-in, so that
+        // STARTTLS is offered as it will be.
+        if configuration.tls.selfSigned, let certificate = configuration.tls.certificate, let key = configuration.tls.key,
+           !FileSupport.exists(certificate), !FileSupport.exists(key) {
+            do {
+                let folder = try makeTemporaryFolder()
+                temporary = folder
+                var names = [configuration.hostname]
+                if configuration.hostname.lowercased() != "localhost" { names.append("localhost") }
+                try SelfSignedCertificate.generate(hostNames: names).write(certificateFile: folder + "/cert.pem", privateKeyFile: folder + "/key.pem")
+                configuration.tls.certificate = folder + "/cert.pem"
+                configuration.tls.key = folder + "/key.pem"
+                notes.append("# \(certificate) does not exist yet (the server makes it on its first start): a temporary self-signed certificate stands in")
+            } catch {
+                if let temporary { removeTemporaryFolder(temporary) }
+                throw SetUpFailure(output: "swiftmta check session: cannot make a stand-in for the self-signed certificate: \(error)\n",
+                                   status: ExitStatus.configurationError)
+            }
+        }
+        let (prepared, errors) = ReferenceSetup(configuration: configuration, createsFiles: false, logger: logger).prepare()
+        guard let prepared, errors.isEmpty else {
+            if let temporary { removeTemporaryFolder(temporary) }
+            throw SetUpFailure(output: errors.map { "swiftmta check session: \($0)\n" }.joined(), status: ExitStatus.configurationError)
+        }
+        return SetUp(configuration: configuration, prepared: prepared, notes: notes, temporaryFolder: temporary)
     }
 
     private static func makeTemporaryFolder() throws(SessionCheckError) -> String {
