@@ -4,7 +4,7 @@ import TestSupport
 
 /// `swiftmta serve` on loopback against real clients: swaks, Python's smtplib, msmtp and
 /// `openssl s_client`, as a user would meet it.
-@Suite("swiftmta serve with real clients")
+@Suite("swiftmta serve with real clients", .serialized)
 struct ReferenceServerClientTests {
     /// A server on the standard configuration with alice (SCRAM only) and bob (plaintext stored too).
     static func server(_ extra: String = "", modes: [String] = ["smtp", "submission", "smtps"], prepare: @escaping @Sendable (TemporaryDirectory) throws -> Void = { _ in }) async throws -> ServeProcess {

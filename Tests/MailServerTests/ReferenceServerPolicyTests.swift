@@ -5,7 +5,7 @@ import TestSupport
 /// The seeds' policy in `swiftmta serve`, from outside: Cyrus SASL's sasldb2, virtual users, the
 /// access map, a DNS blocklist, and an unauthenticated client on another address trying every
 /// classic way through a relay, SMTP smuggling and STARTTLS command injection.
-@Suite("swiftmta serve: policy and attacks")
+@Suite("swiftmta serve: policy and attacks", .serialized)
 struct ReferenceServerPolicyTests {
     /// Runs a Python program that talks to the server; returns what it printed.
     static func python(_ program: String) async throws -> String {
