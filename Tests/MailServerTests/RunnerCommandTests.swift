@@ -16,7 +16,7 @@ struct RunnerCommandTests {
 
     @Test("sendmail -bs: an SMTP session on standard input and output, as a local submission (it may relay)")
     func smtpOnStandardIO() async throws {
-        let sink = try DeliverySink()
+        let sink = try await offThread { try DeliverySink() }
         let server = try await RunnerEndToEndTests.server("""
             [routing]
             smart_host = "relay:[127.0.0.1]"

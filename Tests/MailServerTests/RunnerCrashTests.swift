@@ -44,7 +44,7 @@ struct RunnerCrashTests {
 
     @Test("20 SIGKILLs of the server while a client sends: every message that got 250 reaches the sink whole")
     func killAndRestart() async throws {
-        let sink = try DeliverySink(dump: true)
+        let sink = try await offThread { try DeliverySink(dump: true) }
         let directory = try TemporaryDirectory(prefix: "swiftmta-crash")
         try directory.write("access", "Connect:127.0.0.1 RELAY\n")
         try directory.write("swiftmta.toml", """

@@ -146,7 +146,7 @@ struct RunnerEndToEndTests {
 
     @Test("mailertable lmtp:unix:PATH: delivered over LMTP to smtp-sink on a Unix-domain socket")
     func lmtpSocket() async throws {
-        let sink = try DeliverySink(["-L"], socket: "lmtp.sock")
+        let sink = try await offThread { try DeliverySink(["-L"], socket: "lmtp.sock") }
         let socket = try #require(sink.socket)
         let server = try await Self.server("""
             [maps]
@@ -167,7 +167,7 @@ struct RunnerEndToEndTests {
 
     @Test("smtp-source → swiftmta → smtp-sink: 1,000 messages in 20 sessions all arrive, over far fewer sessions")
     func bulkIntoSink() async throws {
-        let sink = try DeliverySink()
+        let sink = try await offThread { try DeliverySink() }
         let server = try await Self.server("""
             [maps]
             access = "text:access"
@@ -234,7 +234,7 @@ struct RunnerEndToEndTests {
 
     @Test("delivery_mode = \"queue\": messages wait; swiftmta queue run -v shows the SMTP dialogue as sendmail -q -v does")
     func queueRunVerbose() async throws {
-        let sink = try DeliverySink()
+        let sink = try await offThread { try DeliverySink() }
         let server = try await offThread {
             try ServeProcess("""
                 local_users = "any"
@@ -266,7 +266,7 @@ struct RunnerEndToEndTests {
     @Test("esmtp to MX: the recipient domain's mail exchanger from DNS (dnsmasq), port 25 on a loopback address")
     func mailExchanger() async throws {
         let address = "127.42.\(Int.random(in: 1...250)).\(Int.random(in: 1...250))"
-        let sink = try DeliverySink(endpoint: "\(address):25")
+        let sink = try await offThread { try DeliverySink(endpoint: "\(address):25") }
         let dns = try DnsmasqServer(records: [
             "--mx-host=elsewhere.example,mx.elsewhere.example,10", "--host-record=mx.elsewhere.example,\(address)",
             "--local=/elsewhere.example/",

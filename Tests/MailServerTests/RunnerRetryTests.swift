@@ -28,7 +28,7 @@ struct RunnerRetryTests {
     @Test("451 then 250: deferred with the next attempt 5 minutes on, delivered when the clock gets there")
     func temporaryThenDelivered() async throws {
         let port = try LoopbackPort.free()
-        var refusing: DeliverySink? = try DeliverySink(["-r", "rcpt"], port: port)
+        var refusing: DeliverySink? = try await offThread { try DeliverySink(["-r", "rcpt"], port: port) }
         let harness = try await RunnerHarness(Self.relayConfiguration(port: port))
         let id = try await harness.submit(from: "alice@localhost", to: ["bob@example.org"], text: Self.text)
         try await harness.wait("the first attempt") { harness.state(id)?.attempts == 1 }
@@ -42,7 +42,7 @@ struct RunnerRetryTests {
         #expect(status.reply?.hasPrefix("45") == true, "\(status.reply ?? "")")
         refusing?.stop()
         refusing = nil
-        let accepting = try DeliverySink(port: port)
+        let accepting = try await offThread { try DeliverySink(port: port) }
         // Not yet due: nothing happens.
         harness.clock.advance(by: .seconds(200))
         try await Task.sleep(for: .milliseconds(300))
@@ -58,7 +58,7 @@ struct RunnerRetryTests {
 
     @Test("550 from the next hop: failed at once, and an RFC 3464 bounce to the sender")
     func permanentFailureBounces() async throws {
-        let sink = try DeliverySink(["-f", "rcpt"])
+        let sink = try await offThread { try DeliverySink(["-f", "rcpt"]) }
         let harness = try await RunnerHarness(Self.relayConfiguration(port: sink.port))
         let id = try await harness.submit(from: "alice@localhost", to: ["bob@example.org"], text: Self.text)
         try await harness.wait("the bounce") { harness.queue.list().isEmpty && ((try? harness.mailbox("alice").count) ?? 0) == 1 }
@@ -118,7 +118,7 @@ struct RunnerRetryTests {
 
     @Test("A bounce that fails goes to the postmaster once; one to the postmaster that fails is only logged; nothing to <>")
     func neverToNullSender() async throws {
-        let sink = try DeliverySink(["-f", "rcpt"])
+        let sink = try await offThread { try DeliverySink(["-f", "rcpt"]) }
         let harness = try await RunnerHarness(Self.relayConfiguration(port: sink.port))
         // A message from <> (a bounce arriving from elsewhere) whose recipient refuses it.
         let bounced = try await harness.submit(from: nil, to: ["bob@example.org"], text: Self.text)
@@ -142,7 +142,7 @@ struct RunnerRetryTests {
 
     @Test("NOTIFY=SUCCESS: `relayed` when the next hop does not do DSN, nothing when it does; NOTIFY=NEVER: no bounce")
     func successNotifications() async throws {
-        let noDSN = try DeliverySink(["-e"])  // -e: HELO only, so no DSN offered
+        let noDSN = try await offThread { try DeliverySink(["-e"]) }  // -e: HELO only, so no DSN offered
         let harness = try await RunnerHarness(Self.relayConfiguration(port: noDSN.port))
         let relayed = try await harness.submit(from: "alice@localhost", to: ["bob@example.org"], text: Self.text, notify: .on([.success]))
         try await harness.wait("the success report") { harness.queue.message(relayed) == nil && ((try? harness.mailbox("alice").count) ?? 0) == 1 }
@@ -150,7 +150,7 @@ struct RunnerRetryTests {
         #expect(report.last?["Action"] == "relayed", "\(report)")
         await harness.close()
 
-        let withDSN = try DeliverySink()
+        let withDSN = try await offThread { try DeliverySink() }
         let second = try await RunnerHarness(Self.relayConfiguration(port: withDSN.port))
         let passed = try await second.submit(from: "alice@localhost", to: ["bob@example.org"], text: Self.text, notify: .on([.success]))
         try await second.wait("delivery") { second.queue.message(passed) == nil }
@@ -158,7 +158,7 @@ struct RunnerRetryTests {
         #expect(try second.mailbox("alice").isEmpty, "the next hop reports success itself (RFC 3461 §6.2.2)")
         await second.close()
 
-        let refusing = try DeliverySink(["-f", "rcpt"])
+        let refusing = try await offThread { try DeliverySink(["-f", "rcpt"]) }
         let third = try await RunnerHarness(Self.relayConfiguration(port: refusing.port))
         let never = try await third.submit(from: "alice@localhost", to: ["bob@example.org"], text: Self.text, notify: .never)
         try await third.wait("the failure") { third.queue.message(never) == nil }
