@@ -128,6 +128,8 @@ let package = Package(
                 "MailMapsLDAP", "MailRouting", "MailSystem", "SMTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // swiftmta check session: the server's session over an in-memory channel.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -200,6 +202,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "MailRunnerFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailRunnerFuzz",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "MailQueueFuzz",
             dependencies: ["MailServer"],
@@ -313,6 +321,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            // Peers: the test peers' scripts; CheckTranscripts: check session's golden transcripts.
+            exclude: ["Peers", "CheckTranscripts"],
             swiftSettings: swiftSettings
         ),
     ]
