@@ -127,22 +127,30 @@ class ProcessGroup:
         return found
 
     def cpu_seconds(self):
+        return sum(self.cpu_split())
+
+    def cpu_split(self):
+        """(user, system) CPU seconds of the group, children included."""
         if self.path:
+            stat = {}
             with open(os.path.join(self.path, "cpu.stat")) as f:
                 for line in f:
                     key, value = line.split()
-                    if key == "usage_usec":
-                        return int(value) / 1e6
+                    stat[key] = int(value)
+            if "user_usec" in stat and "system_usec" in stat:
+                return stat["user_usec"] / 1e6, stat["system_usec"] / 1e6
+            return stat.get("usage_usec", 0) / 1e6, 0.0
         ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
+        user = system = 0
         for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+                user += int(fields[11]) + int(fields[13])     # utime cutime
+                system += int(fields[12]) + int(fields[14])   # stime cstime
             except (OSError, IndexError, ValueError):
                 pass
-        return total / ticks
+        return user / ticks, system / ticks
 
     def memory_kib(self):
         """(RSS, PSS, process count) summed over the group, in KiB."""
@@ -644,16 +652,17 @@ def throughput_trial(mta, sink, sink_group, sessions, messages, size):
         settle(mta, sink)
     load_before = loadavg()
     base = sink.count()
-    cpu0 = group.cpu_seconds()
+    cpu0 = group.cpu_split()
     timeout = max(120, messages / 10)
     with MemorySampler(group) as memory:
         host = "127.0.0.1" if mta else SINK_HOST
         started, accepted, rc, output = smtp_source(host, port, sessions, messages, size, timeout)
         done = wait_for_sink(sink, base + messages, started)
-        cpu1 = group.cpu_seconds()
+        cpu1 = group.cpu_split()
         if mta and done:
             settle(mta, sink, timeout=10)   # let the MTA finish its book-keeping (queue file removal)
-            cpu1 = group.cpu_seconds()
+            cpu1 = group.cpu_split()
+    user_s, system_s = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     delivered = sink.count() - base
     record = {
         "mta": mta.name if mta else "ceiling",
@@ -662,7 +671,9 @@ def throughput_trial(mta, sink, sink_group, sessions, messages, size):
         "accept_rate": round(messages / (accepted - started), 1) if rc == 0 else None,
         "end_to_end_s": round(done - started, 4) if done else None,
         "end_to_end_rate": round(messages / (done - started), 1) if done and rc == 0 else None,
-        "cpu_ms_per_message": round((cpu1 - cpu0) * 1000 / messages, 4),
+        "cpu_ms_per_message": round((user_s + system_s) * 1000 / messages, 4),
+        "user_cpu_ms_per_message": round(user_s * 1000 / messages, 4),
+        "system_cpu_ms_per_message": round(system_s * 1000 / messages, 4),
         "peak_rss_kib": memory.peak_rss, "peak_pss_kib": memory.peak_pss,
         "peak_processes": memory.peak_processes,
         "delivered": delivered, "smtp_source_status": rc,
@@ -899,6 +910,10 @@ def categorize(rows, total):
 def profile(args, run_dir, cgroup_parent, sink, certificate):
     """SwiftMTA under callgrind: the accept path alone (delivery_mode = queue, nothing relayed) and
     accept + relay (the default), instructions per message and the hot spots of each."""
+    out = {"messages": args.profile_messages, "sessions": args.profile_sessions, "phases": {}}
+    if args.no_callgrind:
+        out["perf"] = perf_profile(args, run_dir, cgroup_parent, sink, certificate)
+        return out
     if not shutil.which("valgrind"):
         raise RuntimeError("the profile needs valgrind (scripts/bootstrap installs it)")
     # valgrind 3.19 cannot read the DWARF 5 the Swift toolchain writes: a copy without debug
@@ -910,7 +925,6 @@ def profile(args, run_dir, cgroup_parent, sink, certificate):
     shim = os.path.join(tools, "valgrind-sigsuspend.so")
     compiler = shutil.which("cc") or shutil.which("clang")
     subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(HERE, "valgrind-sigsuspend.c")], check=True)
-    out = {"messages": args.profile_messages, "sessions": args.profile_sessions, "phases": {}}
     for phase, mode in (("accept", "queue"), ("accept+relay", None)):
         mta = SwiftMTA(run_dir, cgroup_parent, sink, certificate, folder=f"profile-{mode or 'background'}")
         mta.delivery_mode = mode
@@ -962,7 +976,72 @@ def profile(args, run_dir, cgroup_parent, sink, certificate):
     both = out["phases"]["accept+relay"].get("instructions_per_message")
     if accept and both:
         out["relay_instructions_per_message"] = both - accept
+    if shutil.which("perf") and not args.no_perf:
+        out["perf"] = perf_profile(args, run_dir, cgroup_parent, sink, certificate)
     return out
+
+
+PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[([.k])\]\s+(.*?)\s*$")
+
+
+def perf_report(data, sort):
+    """perf report's flat (self) profile sorted by SORT, as (share, dso, kernel?, symbol) rows."""
+    argv = ["perf", "report", "-i", data, "--no-children", "--sort", sort, "--stdio", "-g", "none",
+            "--percent-limit", "0.2"]
+    text = subprocess.run(argv, capture_output=True, text=True).stdout
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if sort == "dso":
+            m = re.match(r"^\s*([\d.]+)%\s+(.*?)\s*$", line)
+            if m:
+                rows.append({"share": round(float(m.group(1)) / 100, 4), "dso": m.group(2)})
+            continue
+        m = PERF_LINE.match(line)
+        if m:
+            rows.append({"share": round(float(m.group(1)) / 100, 4), "dso": m.group(2),
+                         "kernel": m.group(3) == "k", "function": m.group(4)})
+    return rows
+
+
+def perf_profile(args, run_dir, cgroup_parent, sink, certificate):
+    """SwiftMTA's release build at full speed under perf's cpu-clock sampling (kernel included, which
+    callgrind cannot see): M messages over S sessions, accept + relay, every thread of the process."""
+    messages, sessions = args.perf_messages, args.sessions[0]
+    mta = SwiftMTA(run_dir, cgroup_parent, sink, certificate, folder="profile-perf")
+    mta.configure()
+    log(f"profile perf: {messages} messages over {sessions} sessions")
+    mta.start()
+    data = os.path.join(mta.dir, "perf.data")
+    try:
+        base = sink.count()
+        smtp_source("127.0.0.1", mta.port, 5, 200, args.size, 120)      # warm-up, not sampled
+        wait_for_sink(sink, base + 200, time.monotonic(), stall_seconds=30)
+        recorder = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-g", "-o", data,
+                                     "-p", str(mta.process.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1.0)
+        user0, system0 = mta.group.cpu_split()
+        load_before = loadavg()
+        base = sink.count()
+        started, accepted, rc, _ = smtp_source("127.0.0.1", mta.port, sessions, messages, args.size, 600)
+        wait_for_sink(sink, base + messages, started, stall_seconds=30)
+        user1, system1 = mta.group.cpu_split()
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(120)
+    finally:
+        mta.stop()
+    functions = perf_report(data, "dso,sym")
+    for row, name in zip(functions, demangle([r["function"] for r in functions])):
+        row["function"] = name[:160]
+    kernel = sum(r["share"] for r in functions if r["kernel"])
+    return {"messages": messages, "sessions": sessions, "smtp_source_status": rc,
+            "accept_rate": round(messages / (accepted - started), 1),
+            "user_cpu_ms_per_message": round((user1 - user0) * 1000 / messages, 4),
+            "system_cpu_ms_per_message": round((system1 - system0) * 1000 / messages, 4),
+            "kernel_share_listed": round(kernel, 4),
+            "by_dso": perf_report(data, "dso")[:15], "functions": functions[:args.profile_top * 2],
+            "loadavg_before": load_before, "loadavg_after": loadavg()}
 
 
 def profile_markdown(p):
@@ -995,6 +1074,21 @@ def profile_markdown(p):
         lines.append("|---|---:|---|")
         for row in r["exclusive"]:
             lines.append(f"| `{row['function'].replace('|', '¦')}` | {row['share'] * 100:.1f}% | {row['object'] or ''} |")
+    q = p.get("perf")
+    if q:
+        cpu = q["user_cpu_ms_per_message"] + q["system_cpu_ms_per_message"]
+        lines.append("")
+        lines.append(f"perf (cpu-clock sampling at 2 kHz, kernel included), the release build at full speed: "
+                     f"{q['messages']:,} messages over {q['sessions']} sessions, accept + relay, "
+                     f"{fmt(q['accept_rate'])} msg/s accepted; CPU per message {cpu:.3f} ms = user "
+                     f"{q['user_cpu_ms_per_message']:.3f} + system {q['system_cpu_ms_per_message']:.3f} (cgroup); "
+                     f"load average {q['loadavg_before'][0]:.2f} before, {q['loadavg_after'][0]:.2f} after. "
+                     "Samples by object: " + ", ".join(f"{d['dso']} {d['share'] * 100:.1f}%" for d in q["by_dso"][:10]) + ".")
+        lines.append("")
+        lines.append("| perf: function (self) | share | object |")
+        lines.append("|---|---:|---|")
+        for row in q["functions"][:30]:
+            lines.append(f"| `{row['function'].replace('|', '¦')}` | {row['share'] * 100:.1f}% | {row['dso']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -1018,7 +1112,8 @@ def summarize(trials):
         out[sessions] = {}
         for mta, ts in by_mta.items():
             out[sessions][mta] = {key: spread([t.get(key) for t in ts]) for key in
-                                  ("accept_rate", "end_to_end_rate", "cpu_ms_per_message", "peak_rss_kib", "peak_pss_kib")}
+                                  ("accept_rate", "end_to_end_rate", "cpu_ms_per_message", "user_cpu_ms_per_message",
+                                   "system_cpu_ms_per_message", "peak_rss_kib", "peak_pss_kib")}
             out[sessions][mta]["failed_trials"] = sum(1 for t in ts if t.get("problem") or t["smtp_source_status"])
     return out
 
@@ -1063,6 +1158,14 @@ def fmt_spread(entry, digits=0):
     return f"{fmt(entry['median'], digits)} ({fmt(entry['min'], digits)}–{fmt(entry['max'], digits)})"
 
 
+def split_cell(entry):
+    """Median user and system CPU per message, from the same trials as the total."""
+    user, system = entry.get("user_cpu_ms_per_message"), entry.get("system_cpu_ms_per_message")
+    if not user or not system:
+        return "—"
+    return f"{fmt(user['median'], 3)} / {fmt(system['median'], 3)}"
+
+
 def markdown(result):
     lines = []
     p = result["parameters"]
@@ -1072,8 +1175,8 @@ def markdown(result):
                  f"Load average during the trials: {result['load_during_trials']['min']:.2f}–"
                  f"{result['load_during_trials']['max']:.2f} (1-minute).")
     lines.append("")
-    lines.append("| sessions | MTA | accept msg/s | end-to-end msg/s | MTA CPU ms/msg | peak RSS MiB | peak PSS MiB | share of ceiling (accept / e2e) |")
-    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|")
+    lines.append("| sessions | MTA | accept msg/s | end-to-end msg/s | MTA CPU ms/msg | of which user / system | peak RSS MiB | peak PSS MiB | share of ceiling (accept / e2e) |")
+    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     labels = {"ceiling": "ceiling (smtp-source → smtp-sink)", "swiftmta": "SwiftMTA", "postfix": "Postfix", "sendmail": "Sendmail"}
     for sessions, by_mta in result["summary"].items():
         r = result["ratios"][sessions]
@@ -1086,7 +1189,7 @@ def markdown(result):
                 f"{fmt(r.get(f'{mta}_share_of_ceiling_accept_rate'), 2)} / {fmt(r.get(f'{mta}_share_of_ceiling_end_to_end_rate'), 2)}")
             failed = f" ({s['failed_trials']} failed)" if s.get("failed_trials") else ""
             lines.append(f"| {sessions} | {labels[mta]}{failed} | {fmt_spread(s['accept_rate'])} | {fmt_spread(s['end_to_end_rate'])} | "
-                         f"{fmt_spread(s['cpu_ms_per_message'], 3)} | {fmt_spread(mib(s['peak_rss_kib']), 1)} | "
+                         f"{fmt_spread(s['cpu_ms_per_message'], 3)} | {split_cell(s)} | {fmt_spread(mib(s['peak_rss_kib']), 1)} | "
                          f"{fmt_spread(mib(s['peak_pss_kib']), 1)} | {share} |")
     lines.append("")
     lines.append("Medians, with (min–max). CPU is the MTA's whole process tree from the first connection until "
@@ -1224,6 +1327,10 @@ def parse_args():
     parser.add_argument("--profile-messages", type=int, default=500)
     parser.add_argument("--profile-sessions", type=int, default=10)
     parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument("--perf-messages", type=int, default=5000,
+                        help="messages for the profile's perf run (release build at full speed, kernel included)")
+    parser.add_argument("--no-perf", action="store_true", help="the profile without its perf run")
+    parser.add_argument("--no-callgrind", action="store_true", help="the profile's perf run alone")
     parser.add_argument("--publish", action="store_true", help="write the figures into BENCHMARKS.md and BENCHMARKS.json")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (configs, logs, queues)")
     args = parser.parse_args()
