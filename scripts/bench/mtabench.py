@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -61,6 +62,19 @@ def log(message):
 def loadavg():
     with open("/proc/loadavg") as f:
         return [float(x) for x in f.read().split()[:3]]
+
+
+def machine_busy_seconds():
+    """CPU seconds the whole machine has spent busy (user, nice, system, irq, softirq, steal)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:9]]
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds():
+    """CPU seconds of this harness and its waited-for children (smtp-source, smtpload.py)."""
+    self_, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return self_.ru_utime + self_.ru_stime + children.ru_utime + children.ru_stime
 
 
 def free_port(host="127.0.0.1"):
@@ -653,6 +667,7 @@ def throughput_trial(mta, sink, sink_group, sessions, messages, size):
     load_before = loadavg()
     base = sink.count()
     cpu0 = group.cpu_split()
+    sink0, busy0, own0 = (sink.group.cpu_seconds() if mta else 0), machine_busy_seconds(), own_seconds()
     timeout = max(120, messages / 10)
     with MemorySampler(group) as memory:
         host = "127.0.0.1" if mta else SINK_HOST
@@ -663,6 +678,12 @@ def throughput_trial(mta, sink, sink_group, sessions, messages, size):
             settle(mta, sink, timeout=10)   # let the MTA finish its book-keeping (queue file removal)
             cpu1 = group.cpu_split()
     user_s, system_s = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    # What else ran on the machine meanwhile: its busy time less this trial's MTA, sink, smtp-source
+    # and harness, as cores. (The load average alone misleads: it counts the D-state processes
+    # waiting on fsync, of which a forking MTA has many.)
+    wall = time.monotonic() - started
+    ours = user_s + system_s + (sink.group.cpu_seconds() - sink0 if mta else 0) + own_seconds() - own0
+    others_cores = max(0.0, (machine_busy_seconds() - busy0 - ours) / wall)
     delivered = sink.count() - base
     record = {
         "mta": mta.name if mta else "ceiling",
@@ -678,6 +699,7 @@ def throughput_trial(mta, sink, sink_group, sessions, messages, size):
         "peak_processes": memory.peak_processes,
         "delivered": delivered, "smtp_source_status": rc,
         "loadavg_before": load_before, "loadavg_after": loadavg(),
+        "other_work_cores": round(others_cores, 2),
     }
     if rc != 0:
         record["smtp_source_output"] = output
@@ -1173,7 +1195,10 @@ def markdown(result):
                  f"{p['messages']:,} messages of {p['size']:,} octets per trial, one per connection, "
                  f"{p['repeats']} trial(s) per MTA and session count, interleaved. "
                  f"Load average during the trials: {result['load_during_trials']['min']:.2f}–"
-                 f"{result['load_during_trials']['max']:.2f} (1-minute).")
+                 f"{result['load_during_trials']['max']:.2f} (1-minute)"
+                 + (f"; other work on the machine (its busy CPU less the trial's own) "
+                    f"{fmt_spread(result['other_work_during_trials'], 2)} cores of {result['machine']['cores']}"
+                    if result.get("other_work_during_trials") else "") + ".")
     lines.append("")
     lines.append("| sessions | MTA | accept msg/s | end-to-end msg/s | MTA CPU ms/msg | of which user / system | peak RSS MiB | peak PSS MiB | share of ceiling (accept / e2e) |")
     lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -1409,7 +1434,8 @@ def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificat
                     result["trials"].append(record)
                     log(f"S={sessions} #{repeat + 1} {record['mta']:9} accept {fmt(record['accept_rate'])}/s "
                         f"e2e {fmt(record['end_to_end_rate'])}/s cpu {record['cpu_ms_per_message']:.3f} ms/msg "
-                        f"rss {record['peak_rss_kib'] / 1024:.0f} MiB load {record['loadavg_before'][0]:.2f}"
+                        f"rss {record['peak_rss_kib'] / 1024:.0f} MiB load {record['loadavg_before'][0]:.2f} "
+                        f"others {record['other_work_cores']:.2f} cores"
                         + (f"  PROBLEM: {record['problem']}" if record.get('problem') else "")
                         + (f"  smtp-source: {record.get('smtp_source_output')}" if record['smtp_source_status'] else ""))
 
@@ -1445,6 +1471,8 @@ def benchmark(args, result, run_dir, cgroup_parent, sink, sink_group, certificat
 
     loads = [t["loadavg_before"][0] for t in result["trials"]] + [t["loadavg_after"][0] for t in result["trials"]]
     result["load_during_trials"] = {"min": min(loads, default=0), "max": max(loads, default=0)}
+    others = [t["other_work_cores"] for t in result["trials"] if t.get("other_work_cores") is not None]
+    result["other_work_during_trials"] = spread(others)
     result["summary"] = summarize(result["trials"])
     result["ratios"] = ratios(result["summary"])
     result["goals"] = goals(result)
