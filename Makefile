@@ -29,6 +29,7 @@ test: bootstrap
 	@scripts/check-warnings $(BUILD_LOG)
 	$(SWIFT) test --skip-build
 	@scripts/fuzz-replay
+	@scripts/bench/smoke .build/debug/swiftmta
 
 ## make fuzz: libFuzzer over every Fuzz/<Module>Fuzz target, FUZZ_SECONDS each (default 60), from
 ## and into the committed corpus (Fuzz/Corpus); crash inputs land in Fuzz/Crashes and fail the run.
@@ -74,7 +75,8 @@ bench-queue: bootstrap
 ## latency plain and STARTTLS; memory per idle connection. About 15 minutes. Table and ratios in
 ## .build/bench/latest.md and latest.json. BENCH_REPEATS (3) and BENCH_MESSAGES (5000) for quick
 ## runs; BENCH_ARGS for the rest (--smoke, --publish into BENCHMARKS.md, --help).
-## make bench-profile: SwiftMTA's accept and relay paths under callgrind, hot spots.
+## make bench-profile: SwiftMTA's accept and relay paths under callgrind, hot spots; perf of the release build.
+## make test runs the harness's smoke mode (scripts/bench/smoke, ~15 s) on the debug build.
 BENCH_REPEATS  ?= 3
 BENCH_MESSAGES ?= 5000
 bench: bootstrap

@@ -1539,8 +1539,10 @@ def main():
     if not args.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
     failed = [t for t in result.get("trials", []) if t.get("problem") or t["smtp_source_status"]]
+    failed += [l for l in result.get("latency", []) if l.get("failed") != 0 or l.get("errors")]
+    failed += [i for i in result.get("idle", []) if i["ready"] != i["connections"]]
     if failed:
-        log(f"{len(failed)} trial(s) did not complete; see {name}.json")
+        log(f"{len(failed)} trial(s), latency or idle run(s) did not complete; see {name}.json")
         sys.exit(1)
 
 
