@@ -998,9 +998,55 @@ def profile(args, run_dir, cgroup_parent, sink, certificate):
     both = out["phases"]["accept+relay"].get("instructions_per_message")
     if accept and both:
         out["relay_instructions_per_message"] = both - accept
+    out["idle_heap"] = idle_heap_profile(args, run_dir, cgroup_parent, sink, certificate, binary, shim)
     if shutil.which("perf") and not args.no_perf:
         out["perf"] = perf_profile(args, run_dir, cgroup_parent, sink, certificate)
     return out
+
+
+def idle_heap_profile(args, run_dir, cgroup_parent, sink, certificate, binary, shim):
+    """Where an idle connection's memory goes: SwiftMTA under valgrind's massif with N idle
+    plaintext connections open (greeted, EHLO'd), one detailed snapshot, its heap by allocation
+    site (the first level of massif's tree), per connection."""
+    connections = args.profile_idle
+    mta = SwiftMTA(run_dir, cgroup_parent, sink, certificate, folder="profile-idle-heap")
+    mta.binary, mta.extra_env, mta.start_timeout = binary, {"LD_PRELOAD": shim}, 300
+    mta.wrapper = ["valgrind", "--tool=massif", f"--massif-out-file={os.path.join(mta.dir, 'massif.out')}",
+                   "--threshold=0.5", "--detailed-freq=1000000", "--max-snapshots=100"]
+    mta.configure()
+    log(f"profile idle heap: SwiftMTA under massif, {connections} idle connections")
+    mta.start()
+    snapshot = os.path.join(mta.dir, "idle.massif")
+    try:
+        holder = subprocess.Popen([sys.executable, os.path.join(HERE, "smtpload.py"), "idle", "--port", str(mta.port),
+                                   "--connections", str(connections), "--timeout", "300"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        opened = json.loads(holder.stdout.readline() or "{}")
+        time.sleep(2.0)
+        subprocess.run(["vgdb", f"--pid={mta.process.pid}", "detailed_snapshot", snapshot],
+                       capture_output=True, timeout=120)
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        holder.wait(60)
+    finally:
+        mta.stop()
+    text = subprocess.run(["ms_print", snapshot], capture_output=True, text=True).stdout
+    heap = re.search(r"mem_heap_B=(\d+)", open(snapshot).read()) if os.path.exists(snapshot) else None
+    sites = []
+    for line in text.splitlines():
+        m = re.match(r"^(->|\| ->)[\d.]+% \(([\d,]+)B\) 0x[0-9A-F]+: (.*?) \(in (.*?)\)\s*$", line)
+        if m:
+            sites.append({"level": 0 if m.group(1) == "->" else 1, "bytes": int(m.group(2).replace(",", "")),
+                          "function": m.group(3), "object": os.path.basename(m.group(4))})
+    for row, name in zip(sites, demangle([r["function"] for r in sites])):
+        row["function"] = name[:160]
+    ready = opened.get("ready") or 0
+    for row in sites:
+        row["bytes_per_connection"] = round(row["bytes"] / ready) if ready else None
+    return {"connections": connections, "ready": ready,
+            "heap_bytes": int(heap.group(1)) if heap else None,
+            "heap_bytes_per_connection": round(int(heap.group(1)) / ready) if heap and ready else None,
+            "sites": sites[:40]}
 
 
 PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[([.k])\]\s+(.*?)\s*$")
@@ -1096,6 +1142,19 @@ def profile_markdown(p):
         lines.append("|---|---:|---|")
         for row in r["exclusive"]:
             lines.append(f"| `{row['function'].replace('|', '¦')}` | {row['share'] * 100:.1f}% | {row['object'] or ''} |")
+    h = p.get("idle_heap")
+    if h and h.get("sites"):
+        lines.append("")
+        lines.append(f"Idle connections under massif: {h['ready']:,} plaintext connections open (greeted, EHLO'd); the "
+                     f"heap with them open {fmt(h['heap_bytes'])} B, {fmt(h['heap_bytes_per_connection'])} B per connection "
+                     "(including what the server holds anyway: the spool's buffers). By allocation site:")
+        lines.append("")
+        lines.append("| allocation site (massif's first two levels) | bytes per connection |")
+        lines.append("|---|---:|")
+        for row in h["sites"]:
+            if row["bytes_per_connection"] and row["bytes_per_connection"] >= 256:
+                indent = "" if row["level"] == 0 else "↳ "
+                lines.append(f"| {indent}`{row['function'].replace('|', '¦')}` ({row['object']}) | {fmt(row['bytes_per_connection'])} |")
     q = p.get("perf")
     if q:
         cpu = q["user_cpu_ms_per_message"] + q["system_cpu_ms_per_message"]
@@ -1356,6 +1415,7 @@ def parse_args():
                         help="messages for the profile's perf run (release build at full speed, kernel included)")
     parser.add_argument("--no-perf", action="store_true", help="the profile without its perf run")
     parser.add_argument("--no-callgrind", action="store_true", help="the profile's perf run alone")
+    parser.add_argument("--profile-idle", type=int, default=1000, help="idle connections for the profile's massif run (1000)")
     parser.add_argument("--publish", action="store_true", help="write the figures into BENCHMARKS.md and BENCHMARKS.json")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (configs, logs, queues)")
     args = parser.parse_args()
