@@ -1073,6 +1073,38 @@ def perf_report(data, sort):
     return rows
 
 
+def perf_syscalls(data):
+    """Shares of the samples by the system call they were taken in (the kernel stack's
+    __x64_sys_* frame; "user space" when the sample is not in the kernel) and by thread name."""
+    text = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym"], capture_output=True, text=True).stdout
+    calls, threads, total = {}, {}, 0
+
+    def count(comm, frames):
+        call = next((f[len("__x64_sys_"):] for f in frames if f.startswith("__x64_sys_")), None)
+        if call is None:
+            call = "kernel, call not identified (socket I/O whose frame perf lost, interrupts)" if any(
+                f.startswith(("entry_SYSCALL", "asm_")) for f in frames) else "user space"
+        calls[call] = calls.get(call, 0) + 1
+        threads[comm] = threads.get(comm, 0) + 1
+
+    comm, frames = None, []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line[0] not in " \t":
+            if comm is not None:
+                count(comm, frames)
+                total += 1
+            comm, frames = line.split()[0], []
+        else:
+            frames.append(line.split()[-1] if line.split() else "")
+    if comm is not None:
+        count(comm, frames)
+        total += 1
+    share = lambda d: [{"name": k, "share": round(v / total, 4)} for k, v in sorted(d.items(), key=lambda kv: -kv[1])][:12] if total else []
+    return share(calls), share(threads)
+
+
 def perf_profile(args, run_dir, cgroup_parent, sink, certificate):
     """SwiftMTA's release build at full speed under perf's cpu-clock sampling (kernel included, which
     callgrind cannot see): M messages over S sessions, accept + relay, every thread of the process."""
@@ -1099,6 +1131,7 @@ def perf_profile(args, run_dir, cgroup_parent, sink, certificate):
         recorder.wait(120)
     finally:
         mta.stop()
+    syscalls, threads = perf_syscalls(data)
     functions = perf_report(data, "dso,sym")
     for row, name in zip(functions, demangle([r["function"] for r in functions])):
         row["function"] = name[:160]
@@ -1109,6 +1142,7 @@ def perf_profile(args, run_dir, cgroup_parent, sink, certificate):
             "system_cpu_ms_per_message": round((system1 - system0) * 1000 / messages, 4),
             "kernel_share_listed": round(kernel, 4),
             "by_dso": perf_report(data, "dso")[:15], "functions": functions[:args.profile_top * 2],
+            "by_system_call": syscalls, "by_thread": threads,
             "loadavg_before": load_before, "loadavg_after": loadavg()}
 
 
@@ -1165,6 +1199,9 @@ def profile_markdown(p):
                      f"{q['user_cpu_ms_per_message']:.3f} + system {q['system_cpu_ms_per_message']:.3f} (cgroup); "
                      f"load average {q['loadavg_before'][0]:.2f} before, {q['loadavg_after'][0]:.2f} after. "
                      "Samples by object: " + ", ".join(f"{d['dso']} {d['share'] * 100:.1f}%" for d in q["by_dso"][:10]) + ".")
+        lines.append("")
+        lines.append("perf samples by system call: " + ", ".join(f"{c['name']} {c['share'] * 100:.1f}%" for c in q.get("by_system_call", []))
+                     + ". By thread: " + ", ".join(f"{c['name']} {c['share'] * 100:.1f}%" for c in q.get("by_thread", [])) + ".")
         lines.append("")
         lines.append("| perf: function (self) | share | object |")
         lines.append("|---|---:|---|")
