@@ -164,53 +164,59 @@ let package = Package(
         ),
 
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
+        // FuzzSupport: the driver every one of them shares (libFuzzer entry, replay, --list).
+        .target(
+            name: "FuzzSupport",
+            path: "Fuzz/FuzzSupport",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SMTPProtocolFuzz",
-            dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FuzzSupport", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPProtocolFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailMapsFuzz",
-            dependencies: ["MailMaps"],
+            dependencies: ["FuzzSupport", "MailMaps"],
             path: "Fuzz/MailMapsFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailAuthFuzz",
-            dependencies: ["MailAuth"],
+            dependencies: ["FuzzSupport", "MailAuth"],
             path: "Fuzz/MailAuthFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailRoutingFuzz",
-            dependencies: ["MailRouting"],
+            dependencies: ["FuzzSupport", "MailRouting"],
             path: "Fuzz/MailRoutingFuzz",
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "MailServerFuzz",
-            dependencies: ["MailServer", "SMTPProtocol"],
+            dependencies: ["FuzzSupport", "MailServer", "SMTPProtocol"],
             path: "Fuzz/MailServerFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "SMTPClientFuzz",
-            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FuzzSupport", "SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPClientFuzz",
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "MailRunnerFuzz",
-            dependencies: ["MailServer"],
+            dependencies: ["FuzzSupport", "MailServer"],
             path: "Fuzz/MailRunnerFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailQueueFuzz",
-            dependencies: ["MailServer"],
+            dependencies: ["FuzzSupport", "MailServer"],
             path: "Fuzz/MailQueueFuzz",
             swiftSettings: swiftSettings
         ),
