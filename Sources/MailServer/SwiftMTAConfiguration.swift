@@ -142,6 +142,8 @@ public struct SwiftMTAConfiguration: Sendable {
     public var listeners: [ServerConfiguration.Listener]
     /// `[dns] nameservers`: where DNS questions go (`127.0.0.1:5353`); empty for the system's.
     public var nameservers: [String]
+    /// `[daemon]`: the account to run as after start, and the metrics endpoint.
+    public var daemon = DaemonSettings()
     /// Where each key is, for errors found after parsing (a map that cannot be opened).
     let keyLines: [String: Int]
 
@@ -318,10 +320,11 @@ public struct SwiftMTAConfiguration: Sendable {
             }
         }
 
-        let configuration = SwiftMTAConfiguration(
+        var configuration = SwiftMTAConfiguration(
             file: file, directory: directory, hostname: hostname, routing: routing, tables: tables,
             authentication: authentication, tls: tls, smtp: smtp, queue: queue, listeners: listeners,
             nameservers: nameservers, keyLines: reader.lines)
+        configuration.daemon = DaemonSettings.read(document, reader)
         return (configuration, reader.errors)
     }
 

@@ -6,6 +6,7 @@ struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
+        version: ServerCommandLine.version,
         subcommands: [Serve.self, Auth.self, CheckConfig.self, Route.self, Makemap.self, Map.self, Send.self],
         defaultSubcommand: Serve.self
     )
@@ -30,11 +31,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .long, help: "Run as root when the configuration names no [daemon] user (refused otherwise).")
+    var allowRoot = false
+
     func run() async throws {
         guard ServerCommandLine.bootstrapLogging(levelNamed: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
-        let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname)
+        let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname, allowRoot: allowRoot)
         if status != 0 { throw ExitCode(status) }
     }
 }
