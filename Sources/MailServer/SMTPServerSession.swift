@@ -23,6 +23,10 @@ struct SMTPServerSession {
     let damping: AuthenticationDamping?
     let registry: ConnectionRegistry
     let logger: Logger
+    /// Called each time the session has written its replies and waits for more input, with the
+    /// octets it has read so far: `swiftmta check session` feeds a transcript through an
+    /// in-memory channel one write at a time with it. `nil` for network connections.
+    var awaitingInput: (@Sendable (_ octetsRead: Int) -> Void)? = nil
 
     func run(on connection: Connection, handshake: EventLoopFuture<TLSSessionFacts>?) async {
         let channel = connection.channel
@@ -50,6 +54,7 @@ struct SMTPServerSession {
                 var driver = SessionDriver(
                     configuration: configuration, listener: listener, info: info, registry: registry, damping: damping,
                     channel: channel, inbound: inbound.makeAsyncIterator(), outbound: outbound, logger: logger)
+                driver.awaitingInput = awaitingInput
                 await driver.run(backend: backend)
                 SessionMetrics.ended(listener, driver.outcome)
             }
@@ -92,6 +97,9 @@ private struct SessionDriver {
     /// The stage whose refusals `swiftmta_messages_rejected_total` counts (mail, rcpt, data), while
     /// its reply is pending.
     var stage: String?
+    /// See ``SMTPServerSession/awaitingInput``.
+    var awaitingInput: (@Sendable (_ octetsRead: Int) -> Void)?
+    var octetsRead = 0
 
     init(
         configuration: ServerConfiguration, listener: ServerConfiguration.Listener, info: SMTPConnectionInfo,
@@ -188,6 +196,7 @@ private struct SessionDriver {
                 guard try await perform(action) else { return }
             }
             try await flush()
+            awaitingInput?(octetsRead)
             let received: ByteBuffer?
             do {
                 received = try await inbound.next()
@@ -198,6 +207,7 @@ private struct SessionDriver {
                 continue
             }
             guard let bytes = received else { return }
+            octetsRead += bytes.readableBytes
             if registry.isDraining, receiver == nil, mechanism == nil, bytes.readableBytes > 0 {
                 outcome = .shutdown
                 queue(ServerReplies.shuttingDown(host: configuration.hostname))

@@ -7,7 +7,7 @@ struct SwiftMTA: AsyncParsableCommand {
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
         version: ServerCommandLine.version,
-        subcommands: [Serve.self, Auth.self, CheckConfig.self, Route.self, Makemap.self, Map.self, Send.self],
+        subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self],
         defaultSubcommand: Serve.self
     )
 }
