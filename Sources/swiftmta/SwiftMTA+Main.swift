@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import MailServer
 
 /// What happens before the argument parser runs a command:
@@ -8,9 +9,22 @@ import MailServer
 ///   serve's arguments);
 /// - `--help`, `-h` and `help COMMAND` print the parser's help followed by the command's examples;
 /// - `--reference[=markdown|man]` prints the reference of every command.
+///
+/// The main thread only waits: the command runs on the concurrency pool. An `async` main would
+/// let the main thread end (dispatch_main(3) exits it) before `swiftmta serve` switches users,
+/// and an exited thread keeps its credentials — the process would still show, and be signalled,
+/// as root (/proc/PID/status) after the switch, which glibc applies to every living thread.
 extension SwiftMTA {
-    static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+    static func main() {
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await run(Array(CommandLine.arguments.dropFirst()))
+            done.signal()
+        }
+        done.wait()
+    }
+
+    static func run(_ arguments: [String]) async {
         if let first = arguments.first, first == "--reference" || first.hasPrefix("--reference=") {
             let name = first == "--reference" ? "markdown" : String(first.dropFirst("--reference=".count))
             guard arguments.count == 1, let format = CommandReference.Format(rawValue: name) else {
