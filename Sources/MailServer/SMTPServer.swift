@@ -43,6 +43,7 @@ public struct SMTPServer: Sendable {
     let current: ServerSettings
     private let listeners: [BoundListener]
     private let registry: ConnectionRegistry
+    private let accepted: AcceptedConnections
     private let logger: Logger
 
     /// The addresses the server actually listens on, in the order of the configuration's listeners
@@ -63,6 +64,7 @@ public struct SMTPServer: Sendable {
         logger: Logger
     ) async throws(ServerStartError) -> SMTPServer {
         var bound: [BoundListener] = []
+        let accepted = AcceptedConnections()
         let current = ServerSettings(
             configuration: configuration, backend: backend,
             damping: configuration.authentication.map { AuthenticationDamping(configuration: $0.damping) })
@@ -84,7 +86,7 @@ public struct SMTPServer: Sendable {
                                 let configuration = current.settings.configuration
                                 return try Self.initialize(
                                     channel, listener: listener, limiter: limiter, tls: configuration.tls, hostname: configuration.hostname,
-                                    timeout: configuration.limits.commandTimeout, logger: logger)
+                                    timeout: configuration.limits.commandTimeout, accepted: accepted, logger: logger)
                             }
                         }
                 } catch {
@@ -98,13 +100,14 @@ public struct SMTPServer: Sendable {
             }
             throw error
         }
-        return SMTPServer(current: current, listeners: bound, registry: ConnectionRegistry(), logger: logger)
+        return SMTPServer(current: current, listeners: bound, registry: ConnectionRegistry(), accepted: accepted, logger: logger)
     }
 
-    private init(current: ServerSettings, listeners: [BoundListener], registry: ConnectionRegistry, logger: Logger) {
+    private init(current: ServerSettings, listeners: [BoundListener], registry: ConnectionRegistry, accepted: AcceptedConnections, logger: Logger) {
         self.current = current
         self.listeners = listeners
         self.registry = registry
+        self.accepted = accepted
         self.logger = logger
     }
 
@@ -112,7 +115,7 @@ public struct SMTPServer: Sendable {
     /// with 421), TLS in front for smtps, the command timeout, and the async channel.
     private static func initialize(
         _ channel: any Channel, listener: ServerConfiguration.Listener, limiter: ConnectionLimiter, tls: TLSServerContext?,
-        hostname: String, timeout: Duration, logger: Logger
+        hostname: String, timeout: Duration, accepted: AcceptedConnections, logger: Logger
     ) throws -> ChildOutput {
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
         let admission = limiter.admit(client)
@@ -134,6 +137,11 @@ public struct SMTPServer: Sendable {
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(timeout)))
         try channel.pipeline.syncOperations.addHandler(CommandTimeoutHandler())
         let connection = try SMTPServerSession.Connection(wrappingChannelSynchronously: channel)
+        guard accepted.hold(connection) else {
+            // Accepted as the listeners closed: nobody will serve it.
+            Task { await AcceptedConnections.discard(connection) }
+            return .refused
+        }
         return .accepted(Accepted(connection: connection, handshake: handshake))
     }
 
@@ -158,14 +166,25 @@ public struct SMTPServer: Sendable {
                 try await group.waitForAll()
             }
         }
-        try await withTaskCancellationHandler {
-            try await acceptor.value
-        } onCancel: {
-            for bound in listeners {
-                bound.channel.channel.close(promise: nil)
+        let result: Result<Void, any Error>
+        do {
+            try await withTaskCancellationHandler {
+                try await acceptor.value
+            } onCancel: {
+                for bound in listeners {
+                    bound.channel.channel.close(promise: nil)
+                }
+                registry.closeAll()
             }
-            registry.closeAll()
+            result = .success(())
+        } catch {
+            result = .failure(error)
         }
+        // What was accepted but never reached an accept loop is closed, not dropped.
+        for connection in accepted.stopAccepting() {
+            await AcceptedConnections.discard(connection)
+        }
+        try result.get()
     }
 
     /// Shuts down as RFC 5321 §3.8 asks: stops accepting, answers each open session's next command
@@ -193,7 +212,7 @@ public struct SMTPServer: Sendable {
         try await bound.channel.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await output in connections {
-                    guard case .accepted(let accepted) = output else { continue }
+                    guard case .accepted(let accepted) = output, self.accepted.take(accepted.connection) else { continue }
                     // A session keeps the configuration and backend it started with, whatever
                     // reloads happen while it runs.
                     let settings = current.settings

@@ -79,7 +79,7 @@ extension SwiftMTA {
     static func unknownCommand(_ word: String, in command: any ParsableCommand.Type, path: [String]) -> String {
         let known = command.configuration.subcommands.map { $0._commandName }
         let group = path.isEmpty ? "" : path.joined(separator: " ") + " "
-        let close = known.filter { distance(word.lowercased(), $0) <= max(1, $0.count / 3) || $0.hasPrefix(word.lowercased()) }
+        let close = known.filter { distance(word.lowercased(), $0) <= ($0.count >= 4 ? 2 : 1) || $0.hasPrefix(word.lowercased()) }
         let suggestion = close.isEmpty ? "" : " (did you mean \(close.map { "'\($0)'" }.joined(separator: " or "))?)"
         return "unknown \(group)command '\(word)'\(suggestion); the \(group)commands are \(known.joined(separator: ", ")) (swiftmta help \(group)COMMAND for one's help)"
     }

@@ -65,6 +65,12 @@ struct ServerDaemon {
             return 78
         }
 
+        // Metrics first: the maps' timers and the server's first counters are made from the
+        // factory bootstrapped here (one made before would report nowhere).
+        let exposition = configuration.daemon.metricsAddress.map { _ in MetricsExposition() }
+        if let exposition { MetricsSystem.bootstrap(exposition) }
+        let sampler = MetricsSampler(version: ServerCommandLine.version)
+
         let setup = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger)
         let (prepared, errors) = setup.prepare()
         guard let prepared, errors.isEmpty else {
@@ -73,10 +79,6 @@ struct ServerDaemon {
         }
         var summary = prepared.summary
 
-        // Metrics first, so that the server's first counters already land in the registry.
-        let exposition = configuration.daemon.metricsAddress.map { _ in MetricsExposition() }
-        if let exposition { MetricsSystem.bootstrap(exposition) }
-        let sampler = MetricsSampler(version: ServerCommandLine.version)
 
         let server: SMTPServer
         do {
