@@ -395,3 +395,81 @@ final class DaemonProcess: @unchecked Sendable {
         process.stop()
     }
 }
+
+/// contrib/etc/swiftmta as an administrator installs it, in a private folder: both example
+/// configurations check, and the main one serves as the seed's set-up says.
+@Suite("contrib: the example /etc/swiftmta layout", .serialized)
+struct OperationsContribTests {
+    /// A copy of contrib/etc/swiftmta with its paths moved into `directory`, listeners on port 0,
+    /// the account nobody:nogroup, a fresh certificate and the hash: maps built.
+    static func install(in directory: TemporaryDirectory) async throws -> (main: String, relay: String) {
+        let source = "\(ExternalTool.repositoryRoot)/contrib/etc/swiftmta"
+        let etc = directory.file("etc")
+        try FileManager.default.copyItem(atPath: source, toPath: etc)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        for name in ["swiftmta.toml", "examples/private-relay.toml"] {
+            let path = "\(etc)/\(name)"
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text = text.replacingOccurrences(of: "/etc/swiftmta", with: etc)
+                .replacingOccurrences(of: "/var/spool/swiftmta", with: directory.file("spool"))
+                .replacingOccurrences(of: "user = \"swiftmta\"", with: "user = \"nobody\"")
+                .replacingOccurrences(of: "group = \"swiftmta\"", with: "group = \"nogroup\"")
+                .replacingOccurrences(of: "127.0.0.1:9465", with: "127.0.0.1:0")
+                // The tests' sender domains do not resolve (and this machine's resolver drops queries).
+                .replacingOccurrences(of: "[relay]\n", with: "[relay]\naccept_unresolvable_domains = true\n")
+            text = text.replacing(try Regex(#"address = "[0-9.]+:[0-9]+""#), with: #"address = "127.0.0.1:0""#)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        try await ExternalTool.runChecked("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(etc)/tls/key.pem",
+                                                     "-out", "\(etc)/tls/cert.pem", "-subj", "/CN=mail.example.org", "-days", "30"])
+        for map in ["access", "virtusertable", "auth/client-info"] {
+            try await ExternalTool.runChecked(ServeProcess.executable, ["makemap", "hash", "\(etc)/\(map)"],
+                                              input: try String(contentsOfFile: "\(etc)/\(map)", encoding: .utf8))
+        }
+        // As the README installs them: the key and the credentials for root and the server's group.
+        for file in ["tls/key.pem", "auth/client-info", "auth/client-info.db", "auth/passwd"] {
+            _ = chown("\(etc)/\(file)", 0, 65534)
+            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: "\(etc)/\(file)")
+        }
+        return ("\(etc)/swiftmta.toml", "\(etc)/examples/private-relay.toml")
+    }
+
+    @Test("both example configurations pass check-config, without a warning")
+    func examplesCheck() async throws {
+        let directory = try TemporaryDirectory()
+        let (main, relay) = try await Self.install(in: directory)
+        for file in [main, relay] {
+            let result = try await ExternalTool.run(ServeProcess.executable, ["check-config", file])
+            #expect(result.status == 0, "\(file): \(result.standardOutput)")
+            #expect(result.standardOutput.hasPrefix("\(file): OK\n"))
+            #expect(!result.standardOutput.contains("warning:"), "\(result.standardOutput)")
+        }
+    }
+
+    @Test("the main example serves as nobody: local mail through aliases, relaying for the access map's network, hosted domains",
+          .enabled(if: geteuid() == 0, "needs root"))
+    func mainExampleServes() async throws {
+        let directory = try TemporaryDirectory()
+        let (main, _) = try await Self.install(in: directory)
+        let process = try BackgroundProcess(ServeProcess.executable, ["serve", "--config", main], directory: directory.path)
+        defer { process.stop() }
+        var output = ""
+        for _ in 0..<600 {
+            output = process.output()
+            if output.contains(" ready; ") || process.exitStatus(within: .zero) != nil { break }
+            usleep(50_000)
+        }
+        #expect(output.contains("running as user nobody (uid 65534), group nogroup (gid 65534)"), "\(output)")
+        let smtp = try #require(output.split(separator: "\n").first { $0.contains("(smtp") }.flatMap { line in
+            line.split(separator: " ").firstIndex(of: "port").map { Int(line.split(separator: " ")[$0 + 1]) } ?? nil
+        }, "\(output)")
+        let local = try await swaks(smtp, ["--from", "someone@example.test", "--to", "postmaster@example.org", "--tls"])
+        #expect(local.status == 0, "\(local.standardOutput)")
+        let relayed = try await swaks(smtp, ["--from", "alice@example.org", "--to", "friend@elsewhere.example"])
+        #expect(relayed.status == 0, "\(relayed.standardOutput)")
+        let refused = try await swaks(smtp, ["--from", "spammer@example.test", "--to", "postmaster@example.org"])
+        #expect(refused.standardOutput.contains("<** 550 5.7.1"), "\(refused.standardOutput)")
+        process.send(signal: SIGTERM)
+        #expect(try await offThread { process.exitStatus(within: .seconds(60)) } == 0)
+    }
+}
