@@ -210,6 +210,12 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "MailRunnerFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailRunnerFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailQueueFuzz",
             dependencies: ["MailServer"],
             path: "Fuzz/MailQueueFuzz",
@@ -322,8 +328,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            // check session's golden transcripts, read by CheckSessionTests.
-            exclude: ["CheckTranscripts"],
+            // Peers: the test peers' scripts; CheckTranscripts: check session's golden transcripts.
+            exclude: ["Peers", "CheckTranscripts"],
             swiftSettings: swiftSettings
         ),
     ]

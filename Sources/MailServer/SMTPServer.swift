@@ -4,6 +4,7 @@ import Metrics
 public import NIOCore
 public import NIOPosix
 import SMTPProtocol
+import Synchronization
 
 /// An SMTP server: listeners bound and accepting, one session per connection, each asking a
 /// ``SMTPBackend`` for its decisions. The reference server `swiftmta serve` is one of these,
@@ -21,9 +22,32 @@ import SMTPProtocol
 /// ``ServerConfiguration/Listener/maximumConnectionsPerClient`` from one address; others get
 /// `421 4.7.0` and are closed without a session.
 public struct SMTPServer: Sendable {
-    struct Accepted: Sendable {
-        let connection: SMTPServerSession.Connection
+    /// A connection the listener accepted, waiting in the accept stream for its session.
+    ///
+    /// When the stream ends (the listener closed for shutdown or cancellation) connections still
+    /// waiting in it are dropped without a session; NIO traps when an async channel's writer is
+    /// released unfinished, so one that no session took is finished and closed here instead.
+    final class Accepted: Sendable {
+        private let connection: SMTPServerSession.Connection
         let handshake: EventLoopFuture<TLSSessionFacts>?
+        private let taken = Mutex(false)
+
+        init(connection: SMTPServerSession.Connection, handshake: EventLoopFuture<TLSSessionFacts>?) {
+            self.connection = connection
+            self.handshake = handshake
+        }
+
+        /// The connection, for the session that serves (and finally closes) it.
+        func take() -> SMTPServerSession.Connection {
+            taken.withLock { $0 = true }
+            return connection
+        }
+
+        deinit {
+            guard !taken.withLock({ $0 }) else { return }
+            let connection = self.connection
+            Task { try? await connection.executeThenClose { _, _ in } }
+        }
     }
 
     enum ChildOutput: Sendable {
@@ -43,7 +67,6 @@ public struct SMTPServer: Sendable {
     let current: ServerSettings
     private let listeners: [BoundListener]
     private let registry: ConnectionRegistry
-    private let accepted: AcceptedConnections
     private let logger: Logger
 
     /// The addresses the server actually listens on, in the order of the configuration's listeners
@@ -64,7 +87,6 @@ public struct SMTPServer: Sendable {
         logger: Logger
     ) async throws(ServerStartError) -> SMTPServer {
         var bound: [BoundListener] = []
-        let accepted = AcceptedConnections()
         let current = ServerSettings(
             configuration: configuration, backend: backend,
             damping: configuration.authentication.map { AuthenticationDamping(configuration: $0.damping) })
@@ -86,7 +108,7 @@ public struct SMTPServer: Sendable {
                                 let configuration = current.settings.configuration
                                 return try Self.initialize(
                                     channel, listener: listener, limiter: limiter, tls: configuration.tls, hostname: configuration.hostname,
-                                    timeout: configuration.limits.commandTimeout, accepted: accepted, logger: logger)
+                                    timeout: configuration.limits.commandTimeout, logger: logger)
                             }
                         }
                 } catch {
@@ -100,14 +122,13 @@ public struct SMTPServer: Sendable {
             }
             throw error
         }
-        return SMTPServer(current: current, listeners: bound, registry: ConnectionRegistry(), accepted: accepted, logger: logger)
+        return SMTPServer(current: current, listeners: bound, registry: ConnectionRegistry(), logger: logger)
     }
 
-    private init(current: ServerSettings, listeners: [BoundListener], registry: ConnectionRegistry, accepted: AcceptedConnections, logger: Logger) {
+    private init(current: ServerSettings, listeners: [BoundListener], registry: ConnectionRegistry, logger: Logger) {
         self.current = current
         self.listeners = listeners
         self.registry = registry
-        self.accepted = accepted
         self.logger = logger
     }
 
@@ -115,7 +136,7 @@ public struct SMTPServer: Sendable {
     /// with 421), TLS in front for smtps, the command timeout, and the async channel.
     private static func initialize(
         _ channel: any Channel, listener: ServerConfiguration.Listener, limiter: ConnectionLimiter, tls: TLSServerContext?,
-        hostname: String, timeout: Duration, accepted: AcceptedConnections, logger: Logger
+        hostname: String, timeout: Duration, logger: Logger
     ) throws -> ChildOutput {
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
         let admission = limiter.admit(client)
@@ -137,11 +158,6 @@ public struct SMTPServer: Sendable {
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(timeout)))
         try channel.pipeline.syncOperations.addHandler(CommandTimeoutHandler())
         let connection = try SMTPServerSession.Connection(wrappingChannelSynchronously: channel)
-        guard accepted.hold(connection) else {
-            // Accepted as the listeners closed: nobody will serve it.
-            Task { await AcceptedConnections.discard(connection) }
-            return .refused
-        }
         return .accepted(Accepted(connection: connection, handshake: handshake))
     }
 
@@ -166,25 +182,14 @@ public struct SMTPServer: Sendable {
                 try await group.waitForAll()
             }
         }
-        let result: Result<Void, any Error>
-        do {
-            try await withTaskCancellationHandler {
-                try await acceptor.value
-            } onCancel: {
-                for bound in listeners {
-                    bound.channel.channel.close(promise: nil)
-                }
-                registry.closeAll()
+        try await withTaskCancellationHandler {
+            try await acceptor.value
+        } onCancel: {
+            for bound in listeners {
+                bound.channel.channel.close(promise: nil)
             }
-            result = .success(())
-        } catch {
-            result = .failure(error)
+            registry.closeAll()
         }
-        // What was accepted but never reached an accept loop is closed, not dropped.
-        for connection in accepted.stopAccepting() {
-            await AcceptedConnections.discard(connection)
-        }
-        try result.get()
     }
 
     /// Shuts down as RFC 5321 §3.8 asks: stops accepting, answers each open session's next command
@@ -211,26 +216,33 @@ public struct SMTPServer: Sendable {
         let listener = bound.listener
         try await bound.channel.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
-                for try await output in connections {
-                    guard case .accepted(let accepted) = output, self.accepted.take(accepted.connection) else { continue }
-                    // A session keeps the configuration and backend it started with, whatever
-                    // reloads happen while it runs.
-                    let settings = current.settings
-                    group.addTask {
-                        let token = registry.add(accepted.connection.channel)
-                        let open = SessionMetrics.open(listener)
-                        open.increment()
-                        defer {
-                            open.decrement()
-                            registry.remove(token)
+                // Closing the listener for shutdown may end this stream with an error; the sessions
+                // already accepted must still finish (an error thrown here would cancel them all).
+                do {
+                    for try await output in connections {
+                        guard case .accepted(let accepted) = output else { continue }
+                        // A session keeps the configuration and backend it started with, whatever
+                        // reloads happen while it runs.
+                        let settings = current.settings
+                        group.addTask {
+                            let connection = accepted.take()
+                            let token = registry.add(connection.channel)
+                            let open = SessionMetrics.open(listener)
+                            open.increment()
+                            defer {
+                                open.decrement()
+                                registry.remove(token)
+                            }
+                            var logger = self.logger
+                            logger[metadataKey: "listener"] = "\(listener.mode)"
+                            let session = SMTPServerSession(
+                                configuration: settings.configuration, listener: listener, backend: settings.backend, damping: settings.damping,
+                                registry: registry, logger: logger)
+                            await session.run(on: connection, handshake: accepted.handshake)
                         }
-                        var logger = self.logger
-                        logger[metadataKey: "listener"] = "\(listener.mode)"
-                        let session = SMTPServerSession(
-                            configuration: settings.configuration, listener: listener, backend: settings.backend, damping: settings.damping,
-                            registry: registry, logger: logger)
-                        await session.run(on: accepted.connection, handshake: accepted.handshake)
                     }
+                } catch where registry.isDraining {
+                    logger.debug("listener \(listener.mode) closed for shutdown: \(error)")
                 }
             }
         }

@@ -136,8 +136,10 @@ public struct SwiftMTAConfiguration: Sendable {
     public var tls: TLSFiles
     /// `[smtp]`.
     public var smtp: SMTPSettings
-    /// `[queue]`: the spool directory and the retry and return times.
+    /// `[queue]`: the spool directory and the retry, warning and return times.
     public var queue: QueueSettings
+    /// `[local]`, the queue runner's `[queue]` keys and `[maps] tls_policy`: how mail leaves.
+    public var delivery = DeliverySettings()
     /// `[[listen]]`.
     public var listeners: [ServerConfiguration.Listener]
     /// `[dns] nameservers`: where DNS questions go (`127.0.0.1:5353`); empty for the system's.
@@ -325,6 +327,7 @@ public struct SwiftMTAConfiguration: Sendable {
             authentication: authentication, tls: tls, smtp: smtp, queue: queue, listeners: listeners,
             nameservers: nameservers, keyLines: reader.lines)
         configuration.daemon = DaemonSettings.read(document, reader)
+        configuration.delivery = DeliverySettings.read(document, reader, paths: paths)
         return (configuration, reader.errors)
     }
 

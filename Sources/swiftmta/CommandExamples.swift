@@ -75,6 +75,19 @@ enum CommandExamples {
             Example(command: "swiftmta map dump hash:/etc/swiftmta/virtusertable", explanation: "Every entry as key<TAB>value."),
             Example(command: "swiftmta map dump 'hash:-N /etc/postfix/virtual'", explanation: "A map postmap built (keys end in a NUL byte)."),
         ],
+        "queue": [
+            Example(command: "swiftmta queue list --config /etc/swiftmta/swiftmta.toml", explanation: "The messages in the spool (as mailq lists them)."),
+            Example(command: "swiftmta queue show 1xYN612N1U --config /etc/swiftmta/swiftmta.toml", explanation: "One message's envelope, recipients and their last attempts."),
+            Example(command: "swiftmta queue run -v --config /etc/swiftmta/swiftmta.toml", explanation: "Try every message that is due now, showing each SMTP dialogue."),
+            Example(command: "swiftmta queue flush --config /etc/swiftmta/swiftmta.toml", explanation: "Try every message now, due or not."),
+            Example(command: "swiftmta queue remove 1xYN612N1U --config /etc/swiftmta/swiftmta.toml", explanation: "Remove a message from the spool."),
+        ],
+        "sendmail": [
+            Example(command: "printf 'Subject: test\\n\\nhello\\n' | swiftmta sendmail -f alice@example.org bob@example.net", explanation: "Queue a message for bob, as /usr/sbin/sendmail does."),
+            Example(command: "swiftmta sendmail -t -oi < message.eml", explanation: "The recipients from the message's To:, Cc: and Bcc:."),
+            Example(command: "ln -s /usr/local/bin/swiftmta /usr/sbin/sendmail; ln -s /usr/local/bin/swiftmta /usr/bin/mailq", explanation: "Installed under Sendmail's names, the binary is Sendmail's command line."),
+            Example(command: "swiftmta sendmail -bv postmaster@example.org", explanation: "How an address would be delivered, without sending anything."),
+        ],
         "send": [
             Example(command: "swiftmta send --server 127.0.0.1:2525 --from alice@example.org --to bob@localhost < message.eml", explanation: "Send a message to the local server (STARTTLS when offered)."),
             Example(command: "swiftmta send --server smtp.example.org:587 --starttls --auth-user alice --password-file ~/.smtp-password --from alice@example.org --to bob@example.net < message.eml", explanation: "Through a smart host: STARTTLS required, then AUTH."),

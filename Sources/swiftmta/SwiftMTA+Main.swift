@@ -1,6 +1,9 @@
 import ArgumentParser
 import Dispatch
 import MailServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What happens before the argument parser runs a command:
 ///
@@ -8,7 +11,8 @@ import MailServer
 ///   default command, serve, takes no words, so `swiftmta rout x` would otherwise be taken for
 ///   serve's arguments);
 /// - `--help`, `-h` and `help COMMAND` print the parser's help followed by the command's examples;
-/// - `--reference[=markdown|man]` prints the reference of every command.
+/// - `--reference[=markdown|man]` prints the reference of every command;
+/// - called through a link named `sendmail` or `mailq`, the binary is Sendmail's command line.
 ///
 /// The main thread only waits: the command runs on the concurrency pool. An `async` main would
 /// let the main thread end (dispatch_main(3) exits it) before `swiftmta serve` switches users,
@@ -25,6 +29,10 @@ extension SwiftMTA {
     }
 
     static func run(_ arguments: [String]) async {
+        let name = String(CommandLine.arguments.first?.split(separator: "/").last ?? "swiftmta")
+        if name == "sendmail" || name == "mailq" {
+            Glibc.exit(await SendmailCommandLine.run(arguments: arguments, invokedAs: name))
+        }
         if let first = arguments.first, first == "--reference" || first.hasPrefix("--reference=") {
             let name = first == "--reference" ? "markdown" : String(first.dropFirst("--reference=".count))
             guard arguments.count == 1, let format = CommandReference.Format(rawValue: name) else {

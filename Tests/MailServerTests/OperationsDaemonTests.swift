@@ -41,6 +41,18 @@ struct OperationsDaemonTests {
         #expect(after["swiftmta_sessions_open{listener=\"smtp\"}"] == 0, "\(after)")
         #expect((after["swiftmta_map_lookup_duration_seconds_count{table=\"maps.access\"}"] ?? 0) >= 3, "\(after)")
         #expect(after["swiftmta_queue_messages"] != nil, "\(after)")
+        #expect(after["swiftmta_queue_oldest_age_seconds"] != nil, "\(after)")
+
+        // The queue runner delivers the accepted message to the local mailbox.
+        var delivered: Double?
+        for _ in 0..<100 {
+            let samples = try await server.scrape()
+            delivered = samples["swiftmta_deliveries_total{result=\"delivered\",destination=\"local\"}"]
+            if delivered != nil, samples["swiftmta_queue_messages"] == 0 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(delivered == 1, "\(server.output)")
+        #expect(try await server.scrape()["swiftmta_queue_messages"] == 0)
         try await server.stop()
     }
 

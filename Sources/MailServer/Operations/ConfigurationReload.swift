@@ -10,7 +10,8 @@ import Metrics
 /// old one goes on serving: an error in the file (as check-config reports it), a map, certificate
 /// or password file that cannot be read now (the server may run as an unprivileged user since
 /// start), a key or password file with unsafe permissions, or a change that only a restart can
-/// make — the listeners, the spool, the `[daemon]` settings.
+/// make — the listeners, the spool, the queue runner's settings, the `[daemon]` settings. The
+/// queue runner's maps are replaced too: attempts that start after the reload use them.
 final class ConfigurationReload: Sendable {
     let configurationFile: String?
     let hostname: String?
@@ -18,11 +19,12 @@ final class ConfigurationReload: Sendable {
     let identity: ProcessIdentity?
     let server: SMTPServer
     let store: QueueStore
+    let delivery: DeliveryService
     let logger: Logger
 
     init(
         configurationFile: String?, hostname: String?, running: SwiftMTAConfiguration, identity: ProcessIdentity?,
-        server: SMTPServer, store: QueueStore, logger: Logger
+        server: SMTPServer, store: QueueStore, delivery: DeliveryService, logger: Logger
     ) {
         self.configurationFile = configurationFile
         self.hostname = hostname
@@ -30,6 +32,7 @@ final class ConfigurationReload: Sendable {
         self.identity = identity
         self.server = server
         self.store = store
+        self.delivery = delivery
         self.logger = logger
     }
 
@@ -70,6 +73,11 @@ final class ConfigurationReload: Sendable {
         if configuration.queue.directory != running.queue.directory {
             reasons.append(configuration.error("queue.directory", "changed from \(running.queue.directory) to \(configuration.queue.directory): the spool changes only with a restart").description)
         }
+        var runnerSettings = configuration.delivery
+        runnerSettings.tlsPolicy = running.delivery.tlsPolicy
+        if runnerSettings != running.delivery || configuration.queue != running.queue {
+            reasons.append(configuration.error("queue", "the queue runner's settings ([queue], [local]) changed: they change only with a restart (its maps, tls_policy included, are reloaded)").description)
+        }
         if configuration.daemon != running.daemon {
             reasons.append(configuration.error("daemon", "[daemon] changed: the user, the group and the metrics endpoint change only with a restart").description)
         }
@@ -84,10 +92,12 @@ final class ConfigurationReload: Sendable {
         let (prepared, errors) = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger).prepare()
         guard let prepared, errors.isEmpty else { return errors.map(\.description) }
         do {
-            try server.reload(configuration: prepared.server, backend: prepared.backend(store: store, logger: logger))
+            try server.reload(configuration: prepared.server, backend: prepared.backend(store: store.delivering(with: delivery.runner), logger: logger))
         } catch {
             return [error.description]
         }
+        // Retries route with the new maps too.
+        delivery.runner.reload(prepared.delivery)
         for line in prepared.summary { logger.info("reload: \(line)") }
         return []
     }

@@ -23,9 +23,10 @@ import Darwin
 ///    that user);
 /// 4. run the SMTP server and the metrics endpoint as a swift-service-lifecycle service group:
 ///    SIGTERM or SIGINT shut it down gracefully (no new connections, 421 4.3.2 at each open
-///    session's next command, the grace period, then the spool is closed with every accepted
-///    message in it); SIGHUP reloads the configuration and every map (``ConfigurationReload``)
-///    without dropping a connection.
+///    session's next command, the grace period, then the queue runner is stopped — a delivery
+///    in progress stays queued — and the spool is closed with every accepted message in it);
+///    SIGHUP reloads the configuration and every map (``ConfigurationReload``) without dropping
+///    a connection.
 struct ServerDaemon {
     let configurationFile: String?
     let hostname: String?
@@ -119,14 +120,25 @@ struct ServerDaemon {
             await server.shutdown(gracePeriod: .zero)
             return 78
         }
-        sampler.attach(queue: store.queue)
-        // The backend over the open spool; nothing was accepted before (run() has not started).
+        // The queue runner and the control socket (made as the configured user), before the
+        // first connection is served.
+        let delivery: DeliveryService
         do {
-            try server.reload(configuration: prepared.server, backend: prepared.backend(store: store, logger: logger))
+            delivery = try await DeliveryService.start(queue: store.queue, delivery: prepared.delivery, logger: logger)
         } catch {
             ServerCommandLine.printError("swiftmta serve: \(error)")
             await server.shutdown(gracePeriod: .zero)
             await store.queue.close()
+            return error.status
+        }
+        sampler.attach(queue: store.queue)
+        // The backend over the open spool; nothing was accepted before (run() has not started).
+        do {
+            try server.reload(configuration: prepared.server, backend: prepared.backend(store: store.delivering(with: delivery.runner), logger: logger))
+        } catch {
+            ServerCommandLine.printError("swiftmta serve: \(error)")
+            await server.shutdown(gracePeriod: .zero)
+            await delivery.stop()
             return 70
         }
 
@@ -152,7 +164,7 @@ struct ServerDaemon {
 
         let reload = ConfigurationReload(
             configurationFile: configurationFile, hostname: hostname, running: configuration, identity: identity,
-            server: server, store: store, logger: logger)
+            server: server, store: store, delivery: delivery, logger: logger)
         let watcher = Task {
             for await signal in signals {
                 if signal == .sighup {
@@ -172,7 +184,8 @@ struct ServerDaemon {
         }
         watcher.cancel()
         sampler.attach(queue: nil)
-        await store.queue.close()
+        // The runner stops (deliveries in progress stay queued), then the spool closes.
+        await delivery.stop()
         logger.notice("stopped")
         return status
     }
