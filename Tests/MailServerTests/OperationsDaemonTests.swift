@@ -298,6 +298,31 @@ struct OperationsDaemonTests {
         #expect(served.standardError.contains("swiftmta serve: \(file):\(line): \(expected)"), "\(served.standardError)")
     }
 
+    @Test("a map the server cannot read as its [daemon] user is refused at start (maps are opened again after the switch)",
+          .enabled(if: isRoot, "needs root"))
+    func mapUnreadableAfterSwitch() async throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        try await ExternalTool.runChecked(Self.executable, ["makemap", "hash", directory.file("access")], input: "Connect:192.0.2.1 REJECT\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory.file("access.db"))
+        let file = try directory.write("swiftmta.toml", """
+            hostname = "mx.example.test"
+            [maps]
+            access = "hash:access"
+            [daemon]
+            user = "nobody"
+            [[listen]]
+            address = "127.0.0.1:0"
+
+            """)
+        let checked = try await ExternalTool.run(Self.executable, ["check-config", file])
+        #expect(checked.status == 78)
+        #expect(checked.standardOutput.contains("\(file):3: maps.access: \(directory.path)/access.db cannot be read by nobody, which the server runs as after start (every lookup would fail; mode 0600, owner root): chgrp nogroup"), "\(checked.standardOutput)")
+        let served = try await ExternalTool.run(Self.executable, ["serve", "--config", file])
+        #expect(served.status == 78)
+        #expect(served.standardError.contains("maps.access: \(directory.path)/access.db cannot be read by nobody"), "\(served.standardError)")
+    }
+
     @Test("an empty password file may be world-readable: it gives nothing away")
     func emptyPasswordFileAllowed() async throws {
         let directory = try TemporaryDirectory()
@@ -439,7 +464,7 @@ struct OperationsContribTests {
                                               input: try String(contentsOfFile: "\(etc)/\(map)", encoding: .utf8))
         }
         // As the README installs them: the key and the credentials for root and the server's group.
-        for file in ["tls/key.pem", "auth/client-info", "auth/client-info.db", "auth/passwd"] {
+        for file in ["tls/key.pem", "auth/client-info", "auth/client-info.db", "auth/passwd", "access.db", "virtusertable.db"] {
             _ = chown("\(etc)/\(file)", 0, 65534)
             try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: "\(etc)/\(file)")
         }

@@ -11,7 +11,10 @@ import ServiceLifecycle
 /// configuration refuses any other address); a scraper on another host goes through a proxy that
 /// authenticates. Before each answer the sampler refreshes what is read rather than counted (the
 /// spool's size and oldest message, the worker pools' load), off the event loop.
-struct MetricsEndpoint: Service {
+struct MetricsEndpoint: Service, CustomStringConvertible {
+    /// How swift-service-lifecycle's log lines name it.
+    var description: String { "MetricsEndpoint" }
+
     let channel: any Channel
     private let logger: Logger
 

@@ -19,8 +19,10 @@ import Darwin
 ///   account than the one the server runs as after start (`[daemon] user`) too: its files would
 ///   be written by the server and nobody else.
 ///
-/// Files the server will read again after it switched users (on SIGHUP) but cannot read as that
-/// user are reported as warnings: the reload would fail, naming them.
+/// The maps' files must be readable by that account: they are opened again after the switch, at
+/// lookups. Other files the server will read again after it switched users (keys and
+/// certificates, on SIGHUP) but cannot read as that user are reported as warnings: the reload
+/// would fail, naming them.
 struct PermissionCheck {
     let configuration: SwiftMTAConfiguration
     /// The account the server runs as once started; `nil`: the one it was started as.
@@ -46,19 +48,46 @@ struct PermissionCheck {
             secret(path, key: "auth.backend", what: "the password file", into: &findings)
         }
         if let spec = configuration.tables.authinfo, let path = Self.filePath(of: spec) {
-            secret(path, key: "maps.authinfo", what: "the authinfo map (smart-host passwords)", into: &findings)
+            secret(path, key: "maps.authinfo", what: "the authinfo map (smart-host passwords)", into: &findings, map: true)
         }
+        maps(into: &findings)
         spool(into: &findings)
         return findings
     }
 
-    private func secret(_ path: String, key: String, what: String, into findings: inout Findings) {
+    private func secret(_ path: String, key: String, what: String, into findings: inout Findings, map: Bool = false) {
         guard let status = Self.status(path) else { return }
         let mode = status.st_mode & 0o777
         if mode & 0o006 != 0, Self.holdsEntries(path) {
             findings.errors.append(configuration.error(key, "\(what) \(path) is \(Self.describe(mode)) (mode \(Self.octal(mode))): chmod 0600 \(path), or 0640 with the server's group"))
         }
-        readableAfterStart(path, status, key: key, into: &findings)
+        // A map's file is checked with the other maps (an error, not a warning).
+        if !map { readableAfterStart(path, status, key: key, into: &findings) }
+    }
+
+    /// The file maps are opened again after the switch (a Berkeley DB map takes its lock and
+    /// notices a rebuilt file at lookups, a text map is read again when it changes): one the
+    /// server cannot read as `[daemon] user` would fail every lookup, so it is refused at start.
+    private func maps(into findings: inout Findings) {
+        guard let runAs, runAs.uid != 0 else { return }
+        let tables = configuration.tables
+        let specs: [(String, String?)] = [
+            ("local_host_names", tables.localHostNames), ("relay_domains", tables.relayDomains),
+            ("maps.virtusertable", tables.virtusertable), ("maps.access", tables.access), ("maps.mailertable", tables.mailertable),
+            ("maps.authinfo", tables.authinfo), ("maps.aliases", tables.aliases), ("maps.tls_policy", configuration.delivery.tlsPolicy),
+        ]
+        for (key, spec) in specs {
+            guard let spec, let path = Self.filePath(of: spec), let status = Self.status(path) else { continue }
+            if let blocked = Self.unsearchableAncestor(of: path, for: runAs) {
+                findings.errors.append(configuration.error(key, "\(path) cannot be reached by \(runAs.name), which the server runs as after start (every lookup would fail): \(blocked.path) (mode \(Self.octal(blocked.mode))) does not let it in: chmod o+x \(blocked.path)"))
+                continue
+            }
+            let mode = status.st_mode
+            let readable = (status.st_uid == runAs.uid && mode & 0o400 != 0) || (status.st_gid == runAs.gid && mode & 0o040 != 0) || mode & 0o004 != 0
+            if !readable {
+                findings.errors.append(configuration.error(key, "\(path) cannot be read by \(runAs.name), which the server runs as after start (every lookup would fail; mode \(Self.octal(mode & 0o777)), owner \(SystemAccount.userName(status.st_uid))): chgrp \(runAs.groupName) \(path) && chmod g+r \(path)"))
+            }
+        }
     }
 
     private func readableAfterStart(_ path: String, _ status: stat, key: String, into findings: inout Findings) {

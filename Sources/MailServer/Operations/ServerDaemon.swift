@@ -247,9 +247,12 @@ struct ServerDaemon {
 
 /// The SMTP server as a service of the group: graceful shutdown is RFC 5321 §3.8's (stop
 /// accepting, 421 at each session's next command, the grace period).
-struct SMTPServerService: Service {
+struct SMTPServerService: Service, CustomStringConvertible {
     let server: SMTPServer
     let logger: Logger
+
+    /// How swift-service-lifecycle's log lines name it (not a dump of every listener's channel).
+    var description: String { "SMTPServer" }
 
     func run() async throws {
         let server = server
