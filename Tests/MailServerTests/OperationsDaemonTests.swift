@@ -205,6 +205,44 @@ struct OperationsDaemonTests {
         await queue.close()
     }
 
+    @Test("SIGTERM while the queue runner is delivering to a smart host that does not answer: exit 0 soon, the message still queued, whole")
+    func shutdownDuringDelivery() async throws {
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        let server = try await offThread {
+            try DaemonProcess(
+                "[maps]\naccess = \"text:access\"\n[routing]\nsmart_host = \"relay:[127.0.0.1]\"\nrelay_mailer_port = \(silent.port)\n[smtp]\nshutdown_grace_period = \"2s\"\n"
+            ) { directory in
+                try directory.write("access", "Connect:127.0.0.1 RELAY\n")
+            }
+        }
+        let sent = try await swaks(server.port, ["--from", "alice@example.test", "--to", "bob@elsewhere.example"])
+        #expect(sent.status == 0, "\(sent.standardOutput)")
+        // The runner connects at once (background delivery) and waits for a greeting that never comes.
+        #expect(try await offThread { () -> Bool in
+            for _ in 0..<400 {
+                if silent.connections > 0 { return true }
+                usleep(25_000)
+            }
+            return false
+        }, "the runner never connected: \(server.output)")
+        let start = ContinuousClock.now
+        server.process.send(signal: SIGTERM)
+        #expect(try await offThread { server.process.exitStatus(within: .seconds(30)) } == 0, "\(server.output)")
+        // Well before the client's five-minute greeting timeout: the runner was stopped, not waited for.
+        #expect(ContinuousClock.now - start < .seconds(25))
+
+        let queue = try await MailQueue.open(directory: server.directory.file("var/spool"))
+        let messages = queue.list()
+        #expect(messages.count == 1)
+        if let message = messages.first {
+            #expect(message.envelope.recipients.map(\.path.description) == ["<bob@elsewhere.example>"])
+            let text = String(buffer: try await queue.body(of: message.id).collect(upTo: 1 << 20))
+            #expect(text.contains("\r\n\r\nThis is a test mailing\r\n"), "\(text)")
+        }
+        await queue.close()
+    }
+
     // MARK: - Privileges
 
     @Test("started as root: binds a privileged port, then runs as nobody:nogroup (every thread), still accepts, the spool is nobody's",

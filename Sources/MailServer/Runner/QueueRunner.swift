@@ -182,6 +182,8 @@ public final class QueueRunner: Sendable {
     /// ``runQueue(_:observer:)`` closes its sessions and threads here.
     public func shutdown() async {
         scheduler.stop()
+        // Deliveries in progress are cut off (they stay queued), not waited for.
+        connections.cutOff()
         if !lifecycle.withLock({ $0.running }) { await closeResources() }
     }
 
