@@ -165,7 +165,10 @@ struct OperationsDaemonTests {
 
     @Test("SIGTERM during DATA: the transfer completes (250), the next command gets 421, the spool holds the whole message and nothing else")
     func shutdownDuringData() async throws {
-        let server = try await offThread { try DaemonProcess("[smtp]\nshutdown_grace_period = \"60s\"\n") }
+        // Queue-only delivery: the message stays in the spool for the test to read.
+        let server = try await offThread {
+            try DaemonProcess("[smtp]\nshutdown_grace_period = \"60s\"\n[queue]\ndirectory = \"var/spool\"\ndelivery_mode = \"queue\"\n")
+        }
         do { try await dataShutdown(server) } catch { Issue.record("\(error): \(server.output)") }
     }
 
