@@ -71,7 +71,9 @@ struct OperationsDaemonTests {
 
     // MARK: - SIGHUP
 
-    @Test("SIGHUP with a changed map: an open session is not dropped and finishes its message, the next session sees the new entry")
+    // File maps also notice a rewritten file by themselves; the configuration's map spec changes
+    // only with a reload: the new configuration names another access file.
+    @Test("SIGHUP with another access map: an open session is not dropped and finishes its message with the old one, the next session gets the new")
     func reloadChangedMap() async throws {
         let server = try await offThread {
             try DaemonProcess("[maps]\naccess = \"text:access\"\n[daemon]\nmetrics_address = \"127.0.0.1:0\"\n") { directory in
@@ -83,7 +85,9 @@ struct OperationsDaemonTests {
         try await open.send("EHLO client.example\r\n")
         #expect(try await open.readReply().hasPrefix("250"))
 
-        try server.directory.write("access", "From:alice@example.test REJECT\n")
+        try server.directory.write("access2", "From:alice@example.test REJECT\n")
+        let original = try String(contentsOfFile: server.file, encoding: .utf8)
+        try Data(original.replacingOccurrences(of: "text:access\"", with: "text:access2\"").utf8).write(to: URL(fileURLWithPath: server.file))
         try await server.reload(expecting: "reloaded ")
 
         // The session that was open keeps its configuration and its connection.
