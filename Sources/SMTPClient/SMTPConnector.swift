@@ -306,7 +306,10 @@ struct SMTPConnector: Sendable {
         let made = Mutex<NIOLoopBound<SMTPClientSessionHandler>?>(nil)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.timeouts.connect))
-            .channelOption(.socketOption(.tcp_nodelay), value: isSocket ? 0 : 1)
+            // TCP_NODELAY at the TCP level (`.socketOption` would be SOL_SOCKET, where option 1 is
+            // SO_DEBUG: refused with EACCES once the server has dropped root); NIO skips it for a
+            // Unix socket.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     var handshake: EventLoopFuture<TLSSessionFacts>?

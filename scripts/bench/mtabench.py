@@ -380,10 +380,13 @@ class SwiftMTA(MTA):
     delivery_mode = None         # [queue] delivery_mode; None: the default (background)
     start_timeout = 60
 
+    run_as = "nobody"            # [daemon] user: the server drops root once bound, as Postfix runs as postfix
+
     def configure(self):
         with open(os.path.join(self.dir, "relay-domains"), "w") as f:
             f.write(DOMAIN + "\n")
-        os.makedirs(os.path.join(self.dir, "spool"), exist_ok=True)
+        # The server makes its spool for that user; its folder (logs, valgrind's output) is the user's too.
+        shutil.chown(self.dir, self.run_as)
         with open(os.path.join(self.dir, "swiftmta.toml"), "w") as f:
             f.write(f"""# Written by scripts/bench/mtabench.py: accept {DOMAIN}, relay all of it to the sink.
 hostname = "mx.swiftmta.test"
@@ -404,6 +407,9 @@ key = "{self.key}"
 [queue]
 directory = "spool"
 {f'delivery_mode = "{self.delivery_mode}"' if self.delivery_mode else ""}
+
+[daemon]
+user = "{self.run_as}"
 
 [[listen]]
 address = "127.0.0.1:{self.port}"
