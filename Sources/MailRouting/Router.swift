@@ -45,7 +45,7 @@ public struct Router: Sendable {
         var trace: [RoutingStep] = []
         var current = address
         var seen: Set<String> = []
-        for _ in 0...configuration.maximumRewriting {
+        for _ in 0...max(0, configuration.maximumRewriting) {
             let key = current.description.asciiLowercased
             guard seen.insert(key).inserted else {
                 trace.append(.rule("\(current) was already seen: a rewriting loop"))
