@@ -385,9 +385,11 @@ package struct MCMacroProcessor {
             return .comment(text)
         default:
             guard Self.isNameStart(byte) else { return .byte(byte) }
+            // A name ends where its input does: m4 does not join the end of an expansion and
+            // the text after it into one name (`dnl' then dnl stays two).
             var name: [UInt8] = [byte]
-            while let next = peekByte(), Self.isNameByte(next) {
-                name.append(next)
+            while let top = frames.last, top.index < top.bytes.count, Self.isNameByte(top.bytes[top.index]) {
+                name.append(top.bytes[top.index])
                 nextByte()
             }
             return .name(String(decoding: name, as: UTF8.self))
@@ -753,6 +755,13 @@ package struct MCMacroProcessor {
             events.append(.include(path: path, read: nil, location: location))
             flushRawLine()
             diversion = 0
+            return
+        }
+        // Debian's record of how its Sendmail was built (sm_version, sm_enable_tls, …): defined
+        // as Debian's 8.17 has it, without reading the file or reporting its lines.
+        if path.hasSuffix("/cf/debian/autoconf.m4") {
+            events.append(.include(path: path, read: nil, location: location))
+            for (name, body) in MCStandardFiles.autoconf { macros[name] = [.user(Array(body.utf8))] }
             return
         }
         let depth = (frames.last?.includeDepth ?? 0) + 1

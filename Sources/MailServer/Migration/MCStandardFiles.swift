@@ -5,7 +5,6 @@
 enum MCStandardFiles {
     /// The settings of `path` as Debian ships it, or `nil` for a file Debian does not ship.
     static func include(_ path: String) -> String? {
-        if path.hasSuffix("/cf/debian/autoconf.m4") { return autoconf }
         if path == "/etc/mail/tls/starttls.m4" { return starttls }
         if path == "/etc/mail/sasl/sasl.m4" { return sasl }
         return nil
@@ -17,17 +16,12 @@ enum MCStandardFiles {
     }
 
     /// Debian's autoconf.m4 (sendmail 8.17.1): the version and what the build has.
-    static let autoconf = """
-        define(`sm_version', `8.17.1.9')dnl
-        define(`sm_version_math', `528641')dnl
-        define(`sm_enable_tls', `yes')dnl
-        define(`sm_enable_auth', `yes')dnl
-        define(`sm_auth_lib', `2')dnl
-        define(`sm_enable_ipv6', `yes')dnl
-        define(`sm_enable_milter', `yes')dnl
-        define(`sm_enable_ldap', `yes')dnl
-
-        """
+    static let autoconf: [(String, String)] = [
+        ("sm_version", "8.17.1.9"), ("sm_version_math", "528641"), ("sm_version_v", "8"), ("sm_version_r", "17"),
+        ("sm_version_major", "8.17"), ("sm_version_minor", "1"), ("sm_enable_tls", "yes"), ("sm_enable_auth", "yes"),
+        ("sm_auth_lib", "2"), ("sm_enable_ipv6", "yes"), ("sm_enable_milter", "yes"), ("sm_enable_ldap", "yes"),
+        ("sm_enable_newdb", "yes"), ("sm_enable_regex", "yes"),
+    ]
 
     /// `/etc/mail/tls/starttls.m4` as Debian's update_tls writes it: the certificate, key and CA
     /// files under /etc/mail/tls and the system's CA folder.

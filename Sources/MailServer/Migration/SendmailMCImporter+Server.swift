@@ -40,8 +40,34 @@ extension SendmailMCImporter {
         } ?? ServerCommandLine.localHostname()
         let realm = try value("confAUTH_REALM")
         var cyrus = CyrusSASLServer.Configuration(serverName: hostname, userRealm: realm?.isEmpty == false ? realm : nil)
-        if let saslFile { try? cyrus.load(applicationFile: saslFile) }
-        let available = (try? CyrusSASLServer(configuration: cyrus))?.mechanisms.map(\.rawValue)
+        var saslProblem: String?
+        if let saslFile {
+            do {
+                try cyrus.load(applicationFile: saslFile)
+            } catch {
+                saslProblem = error.message
+            }
+        }
+        // Without a sasldb_path of its own, Sendmail's libsasl2 checks passwords against
+        // /etc/sasldb2 (its auxprop default); SwiftMTA names that file explicitly.
+        let check = cyrus.options["pwcheck_method"].map { $0.mcWords() } ?? ["auxprop"]
+        var sasldb: String?
+        if check.contains("auxprop"), cyrus.options["sasldb_path"] == nil {
+            sasldb = located("/etc/sasldb2")
+            if let sasldb {
+                cyrus.sasldbPath = sasldb
+            } else if saslProblem == nil {
+                saslProblem = "no user store: Sendmail's libsasl2 checks passwords against /etc/sasldb2\(options.mapsDirectory.map { " (or \($0)/sasldb2)" } ?? ""), which is not there\(saslFile == nil ? ", and no Sendmail.conf names another (pwcheck_method: saslauthd)" : "")"
+            }
+        }
+        var available: [String]?
+        if saslProblem == nil {
+            do {
+                available = try CyrusSASLServer(configuration: cyrus).mechanisms.map(\.rawValue)
+            } catch {
+                saslProblem = error.message
+            }
+        }
         var kept: [String] = []
         for name in offered {
             guard SASLMechanismName(name) != nil else {
@@ -49,7 +75,7 @@ extension SendmailMCImporter {
                 continue
             }
             if let available, !available.contains(name) {
-                report.add(.notNeeded, mechanismsLocation ?? trustedMechanisms.first?.1, mechanismsLocation == nil ? "AuthMechanisms" : "define(`confAUTH_MECHANISMS')",
+                report.add(.notNeeded, mechanismsLocation ?? trustedMechanisms.first?.1, mechanismsLocation == nil ? "AuthMechanisms" : defineSubject("confAUTH_MECHANISMS"),
                     "\(name): libsasl2 here has no plugin for it, so Sendmail does not offer it either")
                 continue
             }
@@ -61,12 +87,23 @@ extension SendmailMCImporter {
                 "none of \(offered.joined(separator: " ")) is available from libsasl2 here (install libsasl2-modules), so no AUTH is offered, as in Sendmail")
             return
         }
-        config.set("auth", "backend", .string("cyrus"), comment: ["Cyrus SASL, as Sendmail uses it: the same sasldb2, saslauthd or PAM set-up"])
+        // A set-up in which no one can log in is written commented out (and says why), so
+        // that the configuration runs as Sendmail did: offering AUTH that always fails.
+        let disabled = saslProblem != nil
+        if let saslProblem {
+            report.add(.notCarriedOver, mechanismsLocation ?? trustedMechanisms.first?.1, "AUTH",
+                "Cyrus SASL cannot check passwords here: \(saslProblem). No one could log in to Sendmail so either; [auth] is written commented out: make the users' store (saslpasswd2 -f FILE USER, then auth.sasldb = \"FILE\") or name a Sendmail.conf (auth.sasl_config) and uncomment it")
+        }
+        config.set("auth", "backend", .string("cyrus"), comment: ["Cyrus SASL, as Sendmail uses it: the same sasldb2, saslauthd or PAM set-up"], disabled: disabled)
+        if let sasldb {
+            config.set("auth", "sasldb", .string(sasldb), comment: ["the sasldb2 Sendmail's libsasl2 reads (its default, /etc/sasldb2)"], disabled: disabled)
+            report.add(.carriedOver, nil, "sasldb2", "→ auth.sasldb = \(sasldb)")
+        }
         if let saslFile {
-            config.set("auth", "sasl_config", .string(saslFile), comment: ["Sendmail's libsasl2 application file"])
+            config.set("auth", "sasl_config", .string(saslFile), comment: ["Sendmail's libsasl2 application file"], disabled: disabled)
             report.add(.carriedOver, nil, "Sendmail.conf", "→ auth.sasl_config = \(saslFile) (pwcheck_method, mech_list, sasldb_path as Sendmail had them)")
         }
-        config.set("auth", "mechanisms", .strings(kept), comment: comment)
+        config.set("auth", "mechanisms", .strings(kept), comment: comment, disabled: disabled)
         carried("confAUTH_MECHANISMS", to: "auth.mechanisms")
 
         let trustLocation = trustedMechanisms.first?.1
@@ -79,9 +116,10 @@ extension SendmailMCImporter {
             }
         }
         config.set("auth", "trusted_mechanisms", .strings(trusted),
-            comment: trustLocation == nil ? ["no TRUST_AUTH_MECH: a successful AUTH lets no one relay, as in Sendmail"] : Self.origin(trustLocation, "TRUST_AUTH_MECH"))
+            comment: trustLocation == nil ? ["no TRUST_AUTH_MECH: a successful AUTH lets no one relay, as in Sendmail"] : Self.origin(trustLocation, "TRUST_AUTH_MECH"),
+            disabled: disabled)
         for location in Set(trustedMechanisms.map(\.1)).sorted() {
-            report.add(.carriedOver, location, "TRUST_AUTH_MECH", "→ auth.trusted_mechanisms")
+            report.add(.carriedOver, location, shown(location, "TRUST_AUTH_MECH"), "→ auth.trusted_mechanisms")
         }
 
         let optionsText = try value("confAUTH_OPTIONS") ?? ""
@@ -94,7 +132,8 @@ extension SendmailMCImporter {
             }
         }
         config.set("auth", "options", .strings(letters),
-            comment: definedAt("confAUTH_OPTIONS") == nil ? ["no confAUTH_OPTIONS: none, as in Sendmail"] : Self.origin(definedAt("confAUTH_OPTIONS"), "confAUTH_OPTIONS"))
+            comment: definedAt("confAUTH_OPTIONS") == nil ? ["no confAUTH_OPTIONS: none, as in Sendmail"] : Self.origin(definedAt("confAUTH_OPTIONS"), "confAUTH_OPTIONS"),
+            disabled: disabled)
         carried("confAUTH_OPTIONS", to: "auth.options")
         let plaintext = kept.filter { $0 == "PLAIN" || $0 == "LOGIN" }
         if !plaintext.isEmpty, !letters.contains("p") {
@@ -102,7 +141,7 @@ extension SendmailMCImporter {
                 "\(plaintext.joined(separator: " and ")) without confAUTH_OPTIONS `p': passwords cross the network in the clear on a connection without TLS. Imported as Sendmail had it (auth.options without \"p\"); add \"p\" so they are offered only after STARTTLS")
         }
         if let realm, !realm.isEmpty {
-            config.set("auth", "realm", .string(realm), comment: Self.origin(definedAt("confAUTH_REALM"), "confAUTH_REALM"))
+            config.set("auth", "realm", .string(realm), comment: Self.origin(definedAt("confAUTH_REALM"), "confAUTH_REALM"), disabled: disabled)
             carried("confAUTH_REALM", to: "auth.realm")
         }
     }
@@ -187,7 +226,14 @@ extension SendmailMCImporter {
         for (name, keyName, value, configKey) in [("confCLIENT_CERT", "certificate", clientCertificate, "client_certificate"), ("confCLIENT_KEY", "key", clientKey, "client_key")] {
             guard let value else { continue }
             if let found = located(value) {
-                if keyName == "key" { checkKeySize(found, name: name) }
+                if keyName == "key", checkKeySize(found, name: name) {
+                    config.set("tls", configKey, .string(found), comment: Self.origin(definedAt(name), "\(name): a key OpenSSL refuses"), disabled: true)
+                    if let certificate = config.value("tls", "client_certificate") {
+                        config.set("tls", "client_certificate", certificate, disabled: true)
+                    }
+                    note(name, .notCarriedOver, "OpenSSL refuses the key (see the warning): delivery presents no client certificate, as Sendmail's TLS client cannot use it either; tls.client_certificate and tls.client_key are written commented out")
+                    continue
+                }
                 config.set("tls", configKey, .string(found), comment: Self.origin(definedAt(name), name))
                 carried(name, to: "tls.\(configKey)")
             } else {
@@ -197,14 +243,17 @@ extension SendmailMCImporter {
         }
     }
 
-    /// Warns about an RSA (or DSA, DH) key under 2048 bits, read with OpenSSL through MailTLS.
-    private mutating func checkKeySize(_ path: String, name: String) {
-        guard let facts = try? TLSPrivateKeyFacts.load(pemFile: path) else { return }
+    /// Warns about an RSA (or DSA, DH) key under 2048 bits, read with OpenSSL through MailTLS
+    /// (once per file); returns whether it is that weak.
+    @discardableResult
+    private mutating func checkKeySize(_ path: String, name: String) -> Bool {
+        guard let facts = try? TLSPrivateKeyFacts.load(pemFile: path) else { return false }
         let weak = ["RSA", "RSA-PSS", "DSA", "DH"].contains(facts.algorithm) ? facts.bits < 2048 : facts.bits < 224
-        if weak {
-            report.add(.warning, definedAt(name), "define(`\(name)')",
+        if weak, !report.entries.contains(where: { $0.section == .warning && $0.message.hasPrefix(path + " is a ") }) {
+            report.add(.warning, definedAt(name), defineSubject(name),
                 "\(path) is a \(facts.bits)-bit \(facts.algorithm) key: too weak today (NIST SP 800-131A needs 2048 bits since 2014), and OpenSSL's default security level refuses it. Make a new one: openssl req -x509 -newkey rsa:3072 -nodes -keyout KEY -out CERT -days 825")
         }
+        return weak
     }
 
     // MARK: - SMTP
@@ -239,7 +288,7 @@ extension SendmailMCImporter {
             if case .success(let bytes) = Self.readBytes(found, limit: 1 << 20),
                (try? SendmailHelpFile(text: String(decoding: bytes, as: UTF8.self))) != nil {
                 config.set("smtp", "help_file", .string(found), comment: Self.origin(helpLocation, helpLocation == nil ? "HELP_FILE (Sendmail's default)" : "HELP_FILE"))
-                report.add(.carriedOver, helpLocation, helpLocation == nil ? "HELP_FILE" : "define(`HELP_FILE')", "→ smtp.help_file = \(found)")
+                report.add(.carriedOver, helpLocation, helpLocation == nil ? "HELP_FILE" : defineSubject("HELP_FILE"), "→ smtp.help_file = \(found)")
             } else {
                 report.add(.notCarriedOver, helpLocation, "HELP_FILE", "\(found) is not a Sendmail help file SwiftMTA can read (#vers 2, then topic<TAB>text lines)")
             }

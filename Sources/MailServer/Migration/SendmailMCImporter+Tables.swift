@@ -48,7 +48,7 @@ extension SendmailMCImporter {
                 report.add(.notNeeded, earlier, "define(`\(name)')", "redefined at \(locations.last!): only that one counts")
             }
             guard let last = locations.last, !Self.translatedNames.contains(name) else { continue }
-            let subject = "define(`\(name)')"
+            let subject = defineSubject(name)
             guard processor.isDefined(name) else { continue }
             if let why = Self.sendmailOwnNames[name] {
                 report.add(.notNeeded, last, subject, why)
@@ -74,14 +74,14 @@ extension SendmailMCImporter {
     /// Reports the definition of `name` as carried over to `key`, when the .mc defined it.
     mutating func carried(_ name: String, to key: String) {
         if let location = definedAt(name) {
-            report.add(.carriedOver, location, "define(`\(name)')", "→ \(key)")
+            report.add(.carriedOver, location, defineSubject(name), "→ \(key)")
         }
     }
 
     /// Reports the definition of `name` (when the .mc defined it) in `section`.
     mutating func note(_ name: String, _ section: ImportReport.Section, _ message: String) {
         if let location = definedAt(name) {
-            report.add(section, location, "define(`\(name)')", message)
+            report.add(section, location, defineSubject(name), message)
         }
     }
 
@@ -221,8 +221,8 @@ extension SendmailMCImporter {
             carried("confCW_FILE", to: "local_host_names")
             if let path = words.last(where: { !$0.hasPrefix("-") }), !path.hasPrefix("|") {
                 let found = pointed(path)
-                config.set("", "local_host_names", .string("text:\(found)"), comment: Self.origin(call.location, call.description))
-                report.add(.carriedOver, call.location, call.description, "→ local_host_names = text:\(found)")
+                config.set("", "local_host_names", .string("list:\(found)"), comment: Self.origin(call.location, call.description))
+                report.add(.carriedOver, call.location, call.description, "→ local_host_names = list:\(found)")
                 if !Self.exists(found) {
                     report.add(words.contains("-o") ? .notNeeded : .notCarriedOver, call.location, call.description,
                         words.contains("-o") ? "\(found) is not there; -o makes it optional" : "\(found) is not there: Sendmail refuses to start without it, and check-config reports it until it is made")
@@ -266,12 +266,10 @@ extension SendmailMCImporter {
             let names = Self.unique(relayDomainNames.map(\.0))
             relaySources.append("inline:{ " + names.map { "\($0)=\($0)" }.joined(separator: ", ") + " }")
             for location in Set(relayDomainNames.map(\.1)).sorted() {
-                report.add(.carriedOver, location, "RELAY_DOMAIN", "→ relay_domains (inline)")
+                report.add(.carriedOver, location, shown(location, "RELAY_DOMAIN"), "→ relay_domains (inline)")
             }
         }
-        if relaySources.count == 1, relaySources[0].hasPrefix("list:") {
-            config.set("", "relay_domains", .string("text:" + relaySources[0].dropFirst(5)), comment: ["class R: the domains this host relays for"])
-        } else if relaySources.count == 1 {
+        if relaySources.count == 1 {
             config.set("", "relay_domains", .string(relaySources[0]), comment: ["class R: the domains this host relays for"])
         } else if relaySources.count > 1 {
             config.set("", "relay_domains", .string("sequence:{ " + relaySources.map { "{ \($0) }" }.joined(separator: ", ") + " }"),
@@ -285,7 +283,7 @@ extension SendmailMCImporter {
 
     private mutating func translateAliases() throws(MCMacroProcessor.Failure) {
         let location = definedAt("ALIAS_FILE")
-        let subject = location == nil ? "ALIAS_FILE" : "define(`ALIAS_FILE')"
+        let subject = location == nil ? "ALIAS_FILE" : defineSubject("ALIAS_FILE")
         let entries = (try value("ALIAS_FILE") ?? "").split(separator: ",").map { $0.mcTrimmed }.filter { !$0.isEmpty }
         var chosen: String?
         for entry in entries {
@@ -304,8 +302,8 @@ extension SendmailMCImporter {
                 continue
             }
             if let text = located(path) {
-                chosen = "text:\(text)"
-                report.add(.carriedOver, location, subject, "→ maps.aliases = text:\(text)")
+                chosen = "aliases:\(text)"
+                report.add(.carriedOver, location, subject, "→ maps.aliases = aliases:\(text)")
                 report.add(.differs, location, subject,
                     "SwiftMTA reads the aliases text itself, where Sendmail reads the \(text).db that newaliases builds: a change takes effect without newaliases")
             } else if let database = located(path, suffix: ".db") {
@@ -344,12 +342,12 @@ extension SendmailMCImporter {
         }
         if !localNames.isEmpty {
             config.set("", "local_names", .strings(Self.unique(localNames.map(\.0))), comment: ["LOCAL_DOMAIN: more names of this host (class w)"])
-            for location in Set(localNames.map(\.1)).sorted() { report.add(.carriedOver, location, "LOCAL_DOMAIN", "→ local_names") }
+            for location in Set(localNames.map(\.1)).sorted() { report.add(.carriedOver, location, shown(location, "LOCAL_DOMAIN"), "→ local_names") }
         }
         if !virtuserDomains.isEmpty {
             config.set("", "virtuser_domains", .strings(Self.unique(virtuserDomains.map(\.0))), comment: ["VIRTUSER_DOMAIN: domains whose users are in the virtusertable only"])
             for location in Set(virtuserDomains.map(\.1)).sorted() {
-                report.add(.carriedOver, location, "VIRTUSER_DOMAIN", "→ virtuser_domains")
+                report.add(.carriedOver, location, shown(location, "VIRTUSER_DOMAIN"), "→ virtuser_domains")
             }
             if features["virtusertable"] == nil {
                 report.add(.notNeeded, virtuserDomains[0].1, "VIRTUSER_DOMAIN", "without FEATURE(`virtusertable') Sendmail does not use it")
@@ -418,13 +416,13 @@ extension SendmailMCImporter {
         if !masqueradeDomains.isEmpty {
             config.set("routing", "masquerade_domains", .strings(Self.unique(masqueradeDomains.map(\.0))), comment: ["MASQUERADE_DOMAIN"])
             for location in Set(masqueradeDomains.map(\.1)).sorted() {
-                report.add(.carriedOver, location, "MASQUERADE_DOMAIN", "→ routing.masquerade_domains")
+                report.add(.carriedOver, location, shown(location, "MASQUERADE_DOMAIN"), "→ routing.masquerade_domains")
             }
         }
         if !exposedUsers.isEmpty {
             config.set("routing", "exposed_users", .strings(Self.unique(exposedUsers.map(\.0))), comment: ["EXPOSED_USER"])
             for location in Set(exposedUsers.map(\.1)).sorted() {
-                report.add(.carriedOver, location, "EXPOSED_USER", "→ routing.exposed_users")
+                report.add(.carriedOver, location, shown(location, "EXPOSED_USER"), "→ routing.exposed_users")
             }
         }
     }

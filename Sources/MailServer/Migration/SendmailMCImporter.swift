@@ -65,9 +65,13 @@ struct SendmailMCImporter {
     var relayDomainFiles: [(String, MCLocation)] = []
     var trustedMechanisms: [(String, MCLocation)] = []
     var localUserCalls: [MCMacroCall] = []
+    /// Each call as written, by where it is (for naming list macros in the report).
+    var callsByLocation: [MCLocation: [String]] = [:]
     var firstMailer: MCLocation?
     /// Where each name was defined by the .mc or a file it read, in order.
     var definitions: [String: [MCLocation]] = [:]
+    /// The body of each of those definitions, as written.
+    var definitionBodies: [String: [String]] = [:]
     var definitionOrder: [String] = []
     /// Access entries the import adds (written to ``accessFileName``), with why.
     var addedAccess: [(key: String, value: String)] = []
@@ -99,10 +103,12 @@ struct SendmailMCImporter {
         for event in processor.events {
             switch event {
             case .call(let call):
+                callsByLocation[call.location, default: []].append(call.description)
                 handle(call)
-            case .define(let name, _, let location):
+            case .define(let name, let body, let location):
                 if definitions[name] == nil { definitionOrder.append(name) }
                 definitions[name, default: []].append(location)
+                definitionBodies[name, default: []].append(body)
             case .undefine(let name, let location):
                 report.add(.notNeeded, location, "undefine(`\(name)')", "back to Sendmail's default for \(name)")
             case .include(let path, let read, let location):
@@ -170,16 +176,36 @@ struct SendmailMCImporter {
         candidates(path, mapsDirectory: mapsDirectory, settings: settings).first { exists($0 + suffix) }
     }
 
+    /// The places `path` may be, the first being where the configuration points when none
+    /// exists. Under `--maps`, a file of the settings folder (/etc/mail) is looked for there
+    /// only (never in this machine's /etc/mail); any other file there by its last component,
+    /// then where the .mc names it (/etc/ssl/certs).
     static func candidates(_ path: String, mapsDirectory: String?, settings: String) -> [String] {
         let path = normalized(path)
         guard let maps = mapsDirectory.map(normalized) else { return [path] }
         var list: [String] = []
-        let folder = normalized(settings).hasSuffix("/") ? normalized(settings) : normalized(settings) + "/"
-        if path.hasPrefix(folder) { list.append(maps + "/" + path.dropFirst(folder.count)) }
-        if !path.hasPrefix("/") { list.append(maps + "/" + path) }
-        if let slash = path.lastIndex(of: "/") { list.append(maps + "/" + path[path.index(after: slash)...]) }
+        let folder = normalized(settings) + "/"
+        let last = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        if path.hasPrefix(folder) {
+            list.append(maps + "/" + path.dropFirst(folder.count))
+            list.append(maps + "/" + last)
+        } else if !path.hasPrefix("/") {
+            list.append(maps + "/" + path)
+        } else {
+            list.append(path)
+            list.insert(maps + "/" + last, at: 0)
+        }
         var seen = Set<String>()
         return list.filter { seen.insert($0).inserted }
+    }
+
+    /// Where the configuration points for `path` when no file exists.
+    static func defaultPlace(_ path: String, mapsDirectory: String?, settings: String) -> String {
+        let path = normalized(path)
+        guard let maps = mapsDirectory.map(normalized) else { return path }
+        let folder = normalized(settings) + "/"
+        if path.hasPrefix(folder) { return maps + "/" + path.dropFirst(folder.count) }
+        return path.hasPrefix("/") ? path : maps + "/" + path
     }
 
     /// `path` with doubled slashes made single (`/etc/mail//certs` from `MAIL_SETTINGS_DIR/certs`)
@@ -269,7 +295,7 @@ struct SendmailMCImporter {
     /// Where the configuration should point for `path`: the file found (under `--maps`), else
     /// the first place it may be.
     func pointed(_ path: String, suffix: String = "") -> String {
-        located(path, suffix: suffix) ?? Self.candidates(path, mapsDirectory: options.mapsDirectory, settings: settingsDirectory)[0]
+        located(path, suffix: suffix) ?? Self.defaultPlace(path, mapsDirectory: options.mapsDirectory, settings: settingsDirectory)
     }
 
     /// `MAIL_SETTINGS_DIR` as the .mc left it (`/etc/mail/`).
@@ -287,6 +313,19 @@ struct SendmailMCImporter {
     /// Sendmail's own default.
     func definedAt(_ name: String) -> MCLocation? {
         definitions[name]?.last
+    }
+
+    /// `define(`name', `body')` as the .mc's last definition of `name` wrote it (long bodies cut).
+    func defineSubject(_ name: String) -> String {
+        guard let body = definitionBodies[name]?.last else { return "define(`\(name)')" }
+        let shown = body.count > 72 ? String(body.prefix(69)) + "..." : body
+        return "define(`\(name)', `\(shown.replacingOccurrences("\n", " "))')"
+    }
+
+    /// The calls of `macro` at `location` as written (`TRUST_AUTH_MECH(`LOGIN PLAIN')`).
+    func shown(_ location: MCLocation, _ macro: String) -> String {
+        let calls = (callsByLocation[location] ?? []).filter { $0.hasPrefix(macro + "(") }
+        return calls.isEmpty ? macro : calls.joined(separator: " ")
     }
 
     /// A comment line naming where something came from.
