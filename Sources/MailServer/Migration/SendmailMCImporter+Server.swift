@@ -285,12 +285,27 @@ extension SendmailMCImporter {
         let helpLocation = definedAt("HELP_FILE")
         let help = try value("HELP_FILE") ?? "\(settingsDirectory)helpfile"
         if let found = located(help) {
-            if case .success(let bytes) = Self.readBytes(found, limit: 1 << 20),
-               (try? SendmailHelpFile(text: String(decoding: bytes, as: UTF8.self))) != nil {
-                config.set("smtp", "help_file", .string(found), comment: Self.origin(helpLocation, helpLocation == nil ? "HELP_FILE (Sendmail's default)" : "HELP_FILE"))
-                report.add(.carriedOver, helpLocation, helpLocation == nil ? "HELP_FILE" : defineSubject("HELP_FILE"), "→ smtp.help_file = \(found)")
+            let subject = helpLocation == nil ? "HELP_FILE" : defineSubject("HELP_FILE")
+            let problem: String?
+            switch Self.readBytes(found, limit: 1 << 20) {
+            case .success(let bytes):
+                do {
+                    _ = try SendmailHelpFile(text: String(decoding: bytes, as: UTF8.self))
+                    problem = nil
+                } catch {
+                    problem = "\(found):\(error.line.map(String.init) ?? ""): \(error.message)"
+                }
+            case .failure(let failure):
+                problem = failure.message
+            }
+            let comment = Self.origin(helpLocation, helpLocation == nil ? "HELP_FILE (Sendmail's default)" : "HELP_FILE")
+            if let problem {
+                config.set("smtp", "help_file", .string(found), comment: comment + ["SwiftMTA cannot read it: \(problem)"], disabled: true)
+                report.add(.notCarriedOver, helpLocation, subject,
+                    "SwiftMTA's help file reader refuses \(problem); written commented out, so HELP gives SwiftMTA's own text")
             } else {
-                report.add(.notCarriedOver, helpLocation, "HELP_FILE", "\(found) is not a Sendmail help file SwiftMTA can read (#vers 2, then topic<TAB>text lines)")
+                config.set("smtp", "help_file", .string(found), comment: comment)
+                report.add(.carriedOver, helpLocation, subject, "→ smtp.help_file = \(found)")
             }
         } else if helpLocation != nil {
             note("HELP_FILE", .notCarriedOver, "\(pointed(help)) is not there: HELP gives SwiftMTA's own answer, as Sendmail says \"HELP not implemented\" then")
@@ -411,7 +426,8 @@ extension SendmailMCImporter {
             ]
             if let maximum { entries.append(.init(key: "max_connections", value: .integer(maximum), comments: [], disabled: false)) }
             var comments = Self.origin(daemon.location, daemon.subject)
-            var disabled = false
+            var disabled = !listenersRun
+            if disabled { comments.append("Debian's sendmail.conf ran no daemon (DAEMON_MODE)") }
             if daemon.mode == "smtps", !tlsUsable {
                 disabled = true
                 comments.append("smtps needs [tls] certificate and key, which are not usable here")

@@ -44,8 +44,12 @@ extension SendmailMCImporter {
     mutating func translateDefinitions() throws(MCMacroProcessor.Failure) {
         for name in definitionOrder {
             let locations = definitions[name] ?? []
-            for earlier in locations.dropLast() {
-                report.add(.notNeeded, earlier, "define(`\(name)')", "redefined at \(locations.last!): only that one counts")
+            let bodies = definitionBodies[name] ?? []
+            for (index, earlier) in locations.dropLast().enumerated() {
+                let body = index < bodies.count ? bodies[index] : ""
+                let shown = body.count > 72 ? String(body.prefix(69)) + "..." : body
+                report.add(.notNeeded, earlier, "define(`\(name)', `\(shown.replacingOccurrences("\n", " "))')",
+                    "redefined at \(locations.last!): only that one counts")
             }
             guard let last = locations.last, !Self.translatedNames.contains(name) else { continue }
             let subject = defineSubject(name)

@@ -75,6 +75,8 @@ struct SendmailMCImporter {
     var definitionOrder: [String] = []
     /// Access entries the import adds (written to ``accessFileName``), with why.
     var addedAccess: [(key: String, value: String)] = []
+    /// Whether Sendmail ran an SMTP daemon (Debian's DAEMON_MODE).
+    var listenersRun = true
     /// Whether TLS is usable as imported (a smtps listener needs it).
     var tlsUsable = false
     /// The names Sendmail's cf library knows as options (from its proto.m4), when it is here.
@@ -122,6 +124,7 @@ struct SendmailMCImporter {
         try translateAuthentication()
         try translateTLS()
         try translateSMTP()
+        listenersRun = translateDebianConfiguration()
         translateListeners()
         translateQueue()
         translateLoopbackTrust()
