@@ -55,6 +55,11 @@ package struct MCMacroProcessor {
         package var location: MCLocation?
         package var message: String
 
+        package init(location: MCLocation?, message: String) {
+            self.location = location
+            self.message = message
+        }
+
         package var description: String {
             location.map { "\($0): \(message)" } ?? message
         }
@@ -275,10 +280,10 @@ package struct MCMacroProcessor {
             if peekByte() == UInt8(ascii: "(") {
                 nextByte()
                 let arguments = try collectArguments(of: name, at: location)
-                let shown = arguments.map { String(decoding: $0, as: UTF8.self) }
-                diagnostics.append(Diagnostic(
-                    kind: .unknownMacro, location: location, subject: name,
-                    message: "\(name)(\(shown.map { "`\($0)'" }.joined(separator: ", "))) is not a macro of m4 or of Sendmail's cf library"))
+                var shown = arguments.map { "`" + String(decoding: $0, as: UTF8.self) + "'" }.joined(separator: ", ")
+                if shown.count > 200 { shown = String(shown.prefix(197)) + "..." }
+                note(Diagnostic(kind: .unknownMacro, location: location, subject: name,
+                    message: "\(name)(\(shown)) is not a macro of m4 or of Sendmail's cf library"))
                 return nil
             }
             return Array(name.utf8)
@@ -310,8 +315,24 @@ package struct MCMacroProcessor {
         case .builtin(let builtin):
             result = try call(builtin, name: name, arguments: arguments, at: location)
         }
+        expandedBytes += result.count
+        if expandedBytes > limits.maximumExpandedBytes {
+            throw Failure(location: location, message: "macro expansions of more than \(limits.maximumExpandedBytes) bytes in all: a macro that grows without end? (last: \(name))")
+        }
         if !result.isEmpty { push(result, at: location, nesting: nesting) }
         return nil
+    }
+
+    /// The most diagnostics kept (a .mc of a few hundred lines has a few); past it, one says so.
+    static let maximumDiagnostics = 10_000
+
+    private mutating func note(_ diagnostic: Diagnostic) {
+        if diagnostics.count < Self.maximumDiagnostics {
+            diagnostics.append(diagnostic)
+        } else if diagnostics.count == Self.maximumDiagnostics {
+            diagnostics.append(Diagnostic(kind: .evaluation, location: diagnostic.location, subject: "…",
+                message: "more than \(Self.maximumDiagnostics) problems: the rest are not listed"))
+        }
     }
 
     // MARK: - Input
@@ -476,7 +497,7 @@ package struct MCMacroProcessor {
         guard let location = rawLineLocation else { return }
         let text = String(decoding: rawLine, as: UTF8.self).mcTrimmed
         guard !text.isEmpty else { return }
-        diagnostics.append(Diagnostic(
+        note(Diagnostic(
             kind: .rawText, location: location, subject: text,
             message: "text m4 copies into sendmail.cf as it is (a raw cf line)"))
     }
@@ -558,7 +579,7 @@ package struct MCMacroProcessor {
                 switch macros[Self.text(item)]?.last {
                 case .user(let body): result += Self.quoted(body)
                 case .builtin, .sendmail:
-                    diagnostics.append(Diagnostic(kind: .unsupported, location: location, subject: "defn",
+                    note(Diagnostic(kind: .unsupported, location: location, subject: "defn",
                         message: "defn(`\(Self.text(item))') of a builtin macro is not supported; it gives nothing here"))
                 case nil: break
                 }
@@ -595,7 +616,7 @@ package struct MCMacroProcessor {
                 let value = try parser.evaluate()
                 let radix = Int(Self.text(argument(1)).mcTrimmed) ?? 10
                 guard (2...36).contains(radix) else {
-                    diagnostics.append(Diagnostic(kind: .evaluation, location: location, subject: "eval", message: "eval: radix \(radix) is not 2 to 36"))
+                    note(Diagnostic(kind: .evaluation, location: location, subject: "eval", message: "eval: radix \(radix) is not 2 to 36"))
                     return []
                 }
                 var digits = String(value.magnitude, radix: radix)
@@ -603,13 +624,13 @@ package struct MCMacroProcessor {
                 if digits.count < width { digits = String(repeating: "0", count: min(width, 64) - digits.count) + digits }
                 return Array(((value < 0 ? "-" : "") + digits).utf8)
             } catch {
-                diagnostics.append(Diagnostic(kind: .evaluation, location: location, subject: "eval",
+                note(Diagnostic(kind: .evaluation, location: location, subject: "eval",
                     message: "eval(`\(Self.text(argument(0)))'): \(error.message)"))
                 return []
             }
         case .incr, .decr:
             guard let value = Int(Self.text(argument(0)).mcTrimmed) else {
-                diagnostics.append(Diagnostic(kind: .evaluation, location: location, subject: name,
+                note(Diagnostic(kind: .evaluation, location: location, subject: name,
                     message: "\(name)(`\(Self.text(argument(0)))'): not a number"))
                 return []
             }
@@ -638,7 +659,7 @@ package struct MCMacroProcessor {
             return Self.transliterate(argument(0), from: Self.expandRanges(argument(1)), to: Self.expandRanges(argument(2)))
         case .errprint:
             let message = arguments.map(Self.text).joined(separator: " ").mcTrimmed
-            diagnostics.append(Diagnostic(kind: .errprint, location: location, subject: "errprint", message: message))
+            note(Diagnostic(kind: .errprint, location: location, subject: "errprint", message: message))
             return []
         case .m4exit:
             stopped = true
@@ -647,12 +668,12 @@ package struct MCMacroProcessor {
         case .changequote:
             let wanted = arguments.map(Self.text)
             if !(wanted.isEmpty || wanted == [""] || wanted == ["`", "'"]) {
-                diagnostics.append(Diagnostic(kind: .unsupported, location: location, subject: "changequote",
+                note(Diagnostic(kind: .unsupported, location: location, subject: "changequote",
                     message: "changequote(\(wanted.joined(separator: ", "))): only ` and ' are read as quotes here; the lines after this may be misread"))
             }
             return []
         case .changecom:
-            diagnostics.append(Diagnostic(kind: .unsupported, location: location, subject: "changecom",
+            note(Diagnostic(kind: .unsupported, location: location, subject: "changecom",
                 message: "changecom: only # starts a comment here; the lines after this may be misread"))
             return []
         case .shift:
@@ -675,16 +696,16 @@ package struct MCMacroProcessor {
             case .sendmail where builtin == .indir:
                 return sendmailCall(target, arguments: rest, parenthesized: true, at: location)
             case .user, .sendmail, nil:
-                diagnostics.append(Diagnostic(kind: .evaluation, location: location, subject: name,
+                note(Diagnostic(kind: .evaluation, location: location, subject: name,
                     message: "\(name)(`\(target)'): no such \(builtin == .indir ? "macro" : "builtin")"))
                 return []
             }
         case .syscmd, .esyscmd:
-            diagnostics.append(Diagnostic(kind: .unsupported, location: location, subject: name,
+            note(Diagnostic(kind: .unsupported, location: location, subject: name,
                 message: "\(name)(`\(Self.text(argument(0)))'): an import runs no commands; its output is missing here"))
             return []
         case .unsupported:
-            diagnostics.append(Diagnostic(kind: .unsupported, location: location, subject: name,
+            note(Diagnostic(kind: .unsupported, location: location, subject: name,
                 message: "\(name) is an m4 builtin this import does not evaluate; it gives nothing here"))
             return []
         }
@@ -743,7 +764,7 @@ package struct MCMacroProcessor {
             events.append(.include(path: path, read: nil, location: location))
             return Array("divert(-1)".utf8) + Array(text.utf8) + restore
         }
-        diagnostics.append(Diagnostic(kind: .missingInclude, location: location, subject: "DOMAIN(`\(name)')",
+        note(Diagnostic(kind: .missingInclude, location: location, subject: "DOMAIN(`\(name)')",
             message: "\(path) is not there: the settings of that domain file are not carried over"))
         return []
     }
@@ -781,7 +802,7 @@ package struct MCMacroProcessor {
                 push(Array(standard.utf8), at: location, nesting: frames.last?.nesting ?? 0)
             } else if !silent {
                 events.append(.include(path: path, read: nil, location: location))
-                diagnostics.append(Diagnostic(kind: .missingInclude, location: location, subject: "include(`\(path)')",
+                note(Diagnostic(kind: .missingInclude, location: location, subject: "include(`\(path)')",
                     message: "\(failure.message): the lines of that file are not carried over"))
             }
         }

@@ -157,13 +157,19 @@ extension SendmailMCImporter {
                 note("confTLS_SRV_OPTIONS", .notNeeded, "`\(options)': nothing to change")
             }
         }
+        var empty: [String] = []
         func path(_ name: String) throws(MCMacroProcessor.Failure) -> String? {
-            guard definedAt(name) != nil, let text = try value(name), !text.isEmpty else { return nil }
+            guard definedAt(name) != nil, let text = try value(name) else { return nil }
+            guard !text.isEmpty else {
+                empty.append(name)
+                return nil
+            }
             return Self.normalized(text)
         }
         let certificate = try path("confSERVER_CERT"), key = try path("confSERVER_KEY")
         let caPath = try path("confCACERT_PATH"), caFile = try path("confCACERT")
         let clientCertificate = try path("confCLIENT_CERT"), clientKey = try path("confCLIENT_KEY")
+        for name in empty { note(name, .notNeeded, "empty: Sendmail uses no file for it") }
         guard certificate != nil || key != nil || caPath != nil || caFile != nil || clientCertificate != nil || clientKey != nil else { return }
 
         var foundCA: (path: String?, file: String?) = (nil, nil)

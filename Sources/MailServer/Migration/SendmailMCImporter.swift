@@ -18,34 +18,41 @@ import Musl
 /// in Sendmail (its Relay_ok, "originated locally") — the import says so explicitly: it writes an
 /// access text map beside the configuration with `Connect:127.0.0.1 RELAY`, searched before the
 /// .mc's own access map, and the report says why.
-struct SendmailMCImporter {
+package struct SendmailMCImporter {
     /// What to import and where it goes.
-    struct Options: Sendable {
+    package struct Options: Sendable {
         /// The .mc as named on the command line.
-        var mcFile: String
+        package var mcFile: String
         /// Where the .mc's files are, when not where it names them (`/etc/mail/X` is looked for
         /// as `DIR/X`, then `DIR/` + its last component).
-        var mapsDirectory: String?
+        package var mapsDirectory: String?
         /// The configuration's path (absolute); files written beside it are named relative to it.
-        var configurationFile: String
+        package var configurationFile: String
         /// `$j` when the .mc does not set confDOMAIN_NAME and the import runs elsewhere.
-        var hostname: String?
+        package var hostname: String?
         /// Sendmail's cf library folder (for `DOMAIN()` files and its list of options).
-        var cfDirectory = "/usr/share/sendmail/cf"
-        var limits = MCLimits()
+        package var cfDirectory = "/usr/share/sendmail/cf"
+        package var limits = MCLimits()
+
+        package init(mcFile: String, mapsDirectory: String? = nil, configurationFile: String, hostname: String? = nil) {
+            self.mcFile = mcFile
+            self.mapsDirectory = mapsDirectory
+            self.configurationFile = configurationFile
+            self.hostname = hostname
+        }
     }
 
     /// What the import made.
-    struct Output {
+    package struct Output {
         /// The configuration's text.
-        var configuration: String
+        package var configuration: String
         /// Files to write beside it: name and text.
-        var files: [(name: String, text: String)]
-        var report: ImportReport
+        package var files: [(name: String, text: String)]
+        package var report: ImportReport
     }
 
     /// The access text map written beside the configuration.
-    static let accessFileName = "imported-access"
+    package static let accessFileName = "imported-access"
 
     let options: Options
     var processor: MCMacroProcessor
@@ -82,7 +89,7 @@ struct SendmailMCImporter {
     /// The names Sendmail's cf library knows as options (from its proto.m4), when it is here.
     var knownOptions: Set<String> = []
 
-    init(options: Options) {
+    package init(options: Options) {
         self.options = options
         let maps = options.mapsDirectory
         processor = MCMacroProcessor(
@@ -94,7 +101,7 @@ struct SendmailMCImporter {
     /// Reads the .mc and translates it.
     ///
     /// - Throws: ``MCMacroProcessor/Failure`` when m4 itself could not read the .mc.
-    mutating func run() throws(MCMacroProcessor.Failure) -> Output {
+    package mutating func run() throws(MCMacroProcessor.Failure) -> Output {
         try processor.process(file: options.mcFile)
         knownOptions = Self.cfLibraryOptions(cfDirectory: options.cfDirectory)
         config.header = [
