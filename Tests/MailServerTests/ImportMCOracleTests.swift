@@ -134,11 +134,12 @@ struct ImportMCOracleTests {
         // The .cf Sendmail would run, built from the same .mc with the cf library.
         let cf = try await ExternalTool.runChecked("m4", [mc]).standardOutput
         let cfPath = try directory.write("sendmail.cf", cf)
-        // sendmail -bt in namespaces of its own: a qualified host name (an unqualified one makes
-        // it wait 60 s) and no network (no name lookup waits on this machine's resolver).
+        // sendmail -bt in namespaces of its own, as scripts/routing-oracle runs it: a qualified
+        // host name (an unqualified one makes it wait 60 s) and a network of loopback only (no
+        // name lookup waits on this machine's resolver; 127.0.0.1 is one of its addresses).
         let wrapper = try directory.write("sendmail-bt", """
             #!/bin/sh
-            exec unshare -n -u sh -c 'hostname mx.example.test && exec /usr/sbin/sendmail "$@"' sendmail "$@"
+            exec unshare -n -u sh -c 'ip link set lo up && hostname mx.example.test && exec /usr/sbin/sendmail "$@"' sendmail "$@"
 
             """, permissions: 0o755)
         let addresses = try directory.write("addresses", try String(contentsOf: Self.oracle.appendingPathComponent("\(setup)/addresses"), encoding: .utf8))
