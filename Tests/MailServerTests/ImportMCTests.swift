@@ -179,6 +179,75 @@ struct ImportMCTests {
         #expect(routed.hasPrefix("mailer relay, host [relayhost.somedom.com], user foo@somedom.com\n  port 587"), "\(routed)")
     }
 
+    @Test("the issue's other macros: confDOMAIN_NAME, SMART_HOST, RELAY_DOMAIN(_FILE), MASQUERADE_DOMAIN, EXPOSED_USER, HELP_FILE, DAEMON_OPTIONS")
+    func otherMacros() async throws {
+        let folder = try ImportMCFixture.folder()
+        let maps = folder.file("maps")
+        try ImportMCFixture.certificate(folder.file("maps/certs/mx.crt"), key: folder.file("maps/certs/mx.key"))
+        try folder.write("maps/relay-domains", "partner.example\n")
+        try folder.write("maps/relay-extra", "# more partners\nextra.example\n")
+        try folder.write("maps/virtual-domains", "virt.example\n")
+        try folder.write("maps/helpfile", "#vers 2\nsmtp\tThis is $j.\nsmtp\tTopics: HELO EHLO MAIL RCPT DATA\n")
+        let mc = try folder.write("maps/sendmail.mc", """
+            divert(-1)dnl
+            include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+            define(`confDOMAIN_NAME', `mail.example.org')dnl
+            define(`SMART_HOST', `esmtp:[smarthost.example.org]')dnl
+            RELAY_DOMAIN(`a.example b.example')dnl
+            RELAY_DOMAIN_FILE(`/etc/mail/relay-extra')dnl
+            MASQUERADE_AS(`example.org')dnl
+            MASQUERADE_DOMAIN(`other.example')dnl
+            EXPOSED_USER(`root postmaster')dnl
+            LOCAL_DOMAIN(`alias.example.org')dnl
+            VIRTUSER_DOMAIN_FILE(`-o /etc/mail/virtual-domains')dnl
+            define(`HELP_FILE', `/etc/mail/helpfile')dnl
+            define(`confMAX_RCPTS_PER_MESSAGE', `250')dnl
+            define(`confTO_COMMAND', `1h')dnl
+            define(`confSERVER_CERT', `MAIL_SETTINGS_DIR/certs/mx.crt')dnl
+            define(`confSERVER_KEY', `MAIL_SETTINGS_DIR/certs/mx.key')dnl
+            FEATURE(`accept_unresolvable_domains')dnl
+            DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl
+            DAEMON_OPTIONS(`Port=smtp, Family=inet6, Name=MTA-v6')dnl
+            DAEMON_OPTIONS(`Port=smtps, Name=TLSMTA, M=s')dnl
+            DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea, Addr=192.0.2.1')dnl
+            MAILER(`smtp')dnl
+
+            """)
+        let report = try ImportMCFixture.importReport(mc, maps: maps, in: folder, hostname: nil).report
+        #expect(report.entries(.notCarriedOver).isEmpty, "\(report.entries(.notCarriedOver).map(\.line))")
+        for line in try ImportMCFixture.macroLines(mc) {
+            #expect(report.entries.contains { $0.location?.line == line && $0.location?.file == mc }, "line \(line) is not in the report")
+        }
+        let (output, status, path) = await ImportMCFixture.command(mc, maps: maps, in: folder, hostname: nil)
+        #expect(status == 0, "\(output)")
+        let configuration = try SwiftMTAConfiguration.load(path: path)
+        #expect(configuration.hostname == "mail.example.org")
+        #expect(configuration.routing.smartHost == "esmtp:[smarthost.example.org]")
+        #expect(configuration.tables.relayDomains == "sequence:{ { list:\(maps)/relay-domains }, { list:\(maps)/relay-extra }, { inline:{ a.example=a.example, b.example=b.example } } }")
+        #expect(configuration.routing.masqueradeDomains == ["other.example"])
+        #expect(configuration.routing.exposedUsers == ["root", "postmaster"])
+        #expect(configuration.routing.extraLocalNames == ["alias.example.org"])
+        #expect(configuration.routing.virtualDomains == ["virt.example"])
+        #expect(configuration.routing.acceptUnresolvableDomains)
+        #expect(configuration.smtp.helpFile == "\(maps)/helpfile")
+        #expect(configuration.smtp.maximumRecipients == 250)
+        #expect(configuration.smtp.commandTimeout == .seconds(3600))
+        #expect(configuration.tls.certificate == "\(maps)/certs/mx.crt")
+        #expect(configuration.listeners.map { "\($0.host):\($0.port) \($0.mode)" } == [
+            "0.0.0.0:25 smtp", ":::25 smtp", "0.0.0.0:465 smtps", "192.0.2.1:587 submission",
+        ])
+        // Class R from the three sources, as Sendmail's $=R: a client relays to each.
+        try ImportMCFixture.withoutDNS(path)
+        for (recipient, verdict) in [("u@partner.example", "accept"), ("u@extra.example", "accept"), ("u@b.example", "accept"), ("u@elsewhere.example", "refuse")] {
+            let (answer, _) = await RouteCommand.run(RouteCommand.Request(
+                address: recipient, sender: "<>", clientAddress: "198.51.100.9", configurationFile: path, json: true))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any], "\(answer)")
+            #expect((object["verdict"] as? [String: Any])?["disposition"] as? String == verdict, "\(recipient): \(answer)")
+        }
+        let (smart, _) = await RouteCommand.run(RouteCommand.Request(address: "root@other.example", configurationFile: path))
+        #expect(smart.hasPrefix("mailer esmtp, host [smarthost.example.org]"), "\(smart)")
+    }
+
     // MARK: - Warnings
 
     @Test("a 1024-bit key: a warning, and STARTTLS off as Sendmail runs it with OpenSSL's defaults")

@@ -43,6 +43,7 @@ public enum ImportMCCommand {
         /// Sendmail's cf library folder.
         public var cfDirectory: String?
 
+        /// A request; only the .mc is required (see the properties for the rest).
         public init(mcFile: String, mapsDirectory: String? = nil, outputFile: String? = nil, hostname: String? = nil,
                     force: Bool = false, check: Bool = false, addressesFile: String? = nil, cfFile: String? = nil,
                     sendmail: String? = nil, cfDirectory: String? = nil) {
