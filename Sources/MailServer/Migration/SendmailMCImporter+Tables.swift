@@ -461,7 +461,7 @@ extension SendmailMCImporter {
             var pairs: [(String, ImportedConfiguration.Value)] = [("zone", .string(zone))]
             let message = Self.dnsblMessage(call.argument(2))
             if let message { pairs.append(("message", .string(message))) }
-            if call.argument(2).contains("${client_addr}") {
+            if call.argument(2).contains("${client_addr}"), Self.deadDNSBL(zone) == nil {
                 report.add(.differs, call.location, call.description,
                     "Sendmail puts ${client_addr} in when it reads sendmail.cf (where it is empty); only $&{client_addr} is the client's address there. SwiftMTA puts the client's address in for both")
             }
