@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 BUILD_LOG  := .build/last-build.log
 
-.PHONY: run test build bootstrap clean fuzz fuzz-maps bench-tls bench-maps bench-auth
+.PHONY: run test build bootstrap clean fuzz bench-tls bench-maps bench-auth bench-client bench-queue
 
 bootstrap:
 	@scripts/bootstrap
@@ -44,26 +44,29 @@ bench-tls: bootstrap
 	$(SWIFT) build -c release --product MailTLSBenchmark
 	.build/release/MailTLSBenchmark $(BENCH_ARGS)
 
-## make bench-maps: Berkeley DB and LDAP lookups per second through MailMaps, beside the C library.
+## make bench-maps: Berkeley DB and LDAP lookups per second through MailMaps, beside the C library,
+## and hash: lookups per second beside a hung LDAP server and a hung nameserver.
 bench-maps: bootstrap
-	$(SWIFT) build -c release --product MailMapsBench
-	$(SWIFT) run -c release --skip-build MailMapsBench
-
-## make fuzz-maps: libFuzzer over MailMaps' parsers (text maps, specs, inline lists, keys, DNS
-## answers), FUZZ_SECONDS long; crashes are kept in fuzz-artifacts/.
-fuzz-maps: bootstrap
-	@mkdir -p .build/fuzz/corpus-maps fuzz-artifacts/maps
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
-	  -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
-	  -module-name MailMaps -package-name swiftmta -I Sources/CResolver \
-	  Sources/MailMaps/*.swift Tests/MailMapsFuzz/MailMapsFuzz.swift -lresolv -o .build/fuzz/mailmaps 2>&1 \
-	  | grep -v "Cannot export local symbol" || true
-	.build/fuzz/mailmaps -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	  -artifact_prefix=fuzz-artifacts/maps/ .build/fuzz/corpus-maps 2>&1 | tail -20
+	$(SWIFT) build -c release --product MailMapsBenchmark
+	$(SWIFT) run -c release --skip-build MailMapsBenchmark
 
 ## make bench-auth: MailAuth's mechanisms against Cyrus SASL (libsasl2), exchanges per second and ratio.
 bench-auth: bootstrap
 	$(SWIFT) run -c release MailAuthBenchmark
+
+## make bench-client: SMTPClient's messages per second into Postfix's smtp-sink, beside Postfix's
+## smtp-source doing the same in the same run, as a ratio (with and without PIPELINING).
+## BENCH_ARGS="MESSAGES REPEATS SESSIONS" (default 4000 3 1).
+bench-client: bootstrap
+	$(SWIFT) build -c release --product SMTPClientBenchmark
+	.build/release/SMTPClientBenchmark $(BENCH_ARGS)
+
+## make bench-queue: the spool's commits/s and CPU per message with 1, 20 and 50 concurrent writers
+## of 4 KiB messages, beside the disk's raw create+fsync and overwrite+fdatasync rates measured in
+## the same run, as ratios. BENCH_ARGS="SECONDS [DIRECTORY]" (default 3 s, under .build).
+bench-queue: bootstrap
+	$(SWIFT) build -c release --product MailQueueBenchmark
+	.build/release/MailQueueBenchmark bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-fuzz

@@ -12,8 +12,9 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "SwiftMTA",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
+        .library(name: "MailSystem", targets: ["MailSystem"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "MailTLS", targets: ["MailTLS"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -60,6 +61,10 @@ let package = Package(
         // The libc stub resolver (res_n*, ns_parse) for MailMaps' DNS lookups.
         .systemLibrary(name: "CResolver"),
 
+        // The base, below the leaves: the one worker pool for blocking work and the one bounded
+        // file reader. No dependency of ours.
+        .target(name: "MailSystem", swiftSettings: swiftSettings),
+
         // Leaves: they never import each other.
         .target(
             name: "SMTPProtocol",
@@ -71,13 +76,14 @@ let package = Package(
         ),
         .target(
             name: "MailTLS",
-            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["COpenSSL", "MailSystem", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MailAuth",
             dependencies: [
                 "CSASL",
+                "MailSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -86,24 +92,24 @@ let package = Package(
         ),
         .target(
             name: "MailMaps",
-            dependencies: ["CResolver"],
+            dependencies: ["CResolver", "MailSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MailMapsBerkeleyDB",
-            dependencies: ["MailMaps", "CBerkeleyDB"],
+            dependencies: ["MailMaps", "MailSystem", "CBerkeleyDB"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MailMapsLDAP",
-            dependencies: ["MailMaps", "CLDAP"],
+            dependencies: ["MailMaps", "MailSystem", "CLDAP"],
             swiftSettings: swiftSettings
         ),
 
         // Above the leaves.
         .target(
             name: "MailRouting",
-            dependencies: ["SMTPProtocol", "MailMaps"],
+            dependencies: ["SMTPProtocol", "MailMaps", "MailSystem"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -119,7 +125,7 @@ let package = Package(
             name: "MailServer",
             dependencies: [
                 "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "MailMapsBerkeleyDB",
-                "MailMapsLDAP", "MailRouting", "SMTPClient",
+                "MailMapsLDAP", "MailRouting", "MailSystem", "SMTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +143,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Runnable examples of the libraries' public API (CI builds them; tests run them).
+        // Runnable examples (CI builds them with everything else; tests run them).
+        .executableTarget(
+            name: "SendExample",
+            dependencies: ["SMTPClient", "SMTPProtocol"],
+            path: "examples/SendExample",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ReceiveMail",
             dependencies: [
@@ -154,6 +166,12 @@ let package = Package(
             name: "SMTPProtocolFuzz",
             dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPProtocolFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MailMapsFuzz",
+            dependencies: ["MailMaps"],
+            path: "Fuzz/MailMapsFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -175,6 +193,19 @@ let package = Package(
             path: "Fuzz/MailServerFuzz",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "SMTPClientFuzz",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPClientFuzz",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "MailQueueFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailQueueFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmarks: executables run by `make bench-…`, each measuring against a peer in the same run.
         .executableTarget(
@@ -188,9 +219,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "MailMapsBench",
-            dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "CBerkeleyDB", "TestSupport"],
-            path: "Benchmarks/MailMapsBench",
+            name: "MailMapsBenchmark",
+            dependencies: ["MailMaps", "MailMapsBerkeleyDB", "MailMapsLDAP", "MailSystem", "TestSupport"],
+            path: "Benchmarks/MailMapsBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        // The spool's benchmark (make bench-queue) and the child process of its crash test.
+        .executableTarget(
+            name: "MailQueueBenchmark",
+            dependencies: [
+                "MailServer", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MailQueueBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SMTPClientBenchmark",
+            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/SMTPClientBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -216,22 +264,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "MailSystemTests", dependencies: ["MailSystem", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             // MailMapsLDAP for the test that initialises libldap and the Cyrus bridge at once.
-            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "TestSupport"], swiftSettings: swiftSettings),
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMapsLDAP", "MailSystem", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "MailMapsTests",
-            dependencies: ["MailMaps", "TestSupport"],
+            dependencies: ["MailMaps", "MailSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MailMapsBerkeleyDBTests",
-            dependencies: ["MailMapsBerkeleyDB", "MailMaps", "TestSupport"],
+            dependencies: ["MailMapsBerkeleyDB", "MailMaps", "MailSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MailMapsLDAPTests",
-            dependencies: ["MailMapsLDAP", "MailMaps", "TestSupport"],
+            dependencies: ["MailMapsLDAP", "MailMaps", "MailMapsBerkeleyDB", "MailSystem", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         // `swiftmta makemap` and `swiftmta map`, run as the built program.
@@ -246,10 +296,20 @@ let package = Package(
             exclude: ["Oracle"],
             swiftSettings: swiftSettings
         ),
+        // SMTPClient against real servers started on loopback (smtp-sink, aiosmtpd, Sendmail, dnsmasq).
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "SMTPProtocol", "MailTLS", "MailAuth", "MailMaps", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Peers", "Transcripts"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MailServerTests",
             dependencies: [
-                "MailServer", "SMTPProtocol", "TestSupport",
+                "MailServer", "MailSystem", "SMTPProtocol", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

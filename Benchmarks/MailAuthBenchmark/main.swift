@@ -40,9 +40,9 @@ func exchange(client: inout any SASLClientMechanism, server: inout any SASLServe
     while true {
         switch step {
         case .challenge(let challenge):
-            step = try await server.step(try client.step(challenge))
+            step = try await server.step(try await client.step(challenge))
         case .success(_, let data):
-            if let data { _ = try client.step(data) }
+            if let data { _ = try await client.step(data) }
             try client.finish(additionalData: nil)
             return
         }

@@ -88,10 +88,19 @@ enum FuzzTargets {
         let initial: [UInt8]?
         do { initial = try client.start() } catch { return }
         precondition(initial != nil, "SCRAM sent no client-first message")
-        for message in messages(bytes) {
-            guard (try? client.step(message)) != nil else { return }
+        // The step is async (PBKDF2 runs on MailAuth's key-derivation pool): wait for it here.
+        let input = messages(bytes)
+        let started = client
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            defer { done.signal() }
+            var client = started
+            for message in input {
+                guard (try? await client.step(message)) != nil else { return }
+            }
+            _ = try? client.finish(additionalData: nil)
         }
-        _ = try? client.finish(additionalData: nil)
+        done.wait()
     }
 
     /// A store with one user of every credential kind; SCRAM verifiers of few iterations keep

@@ -2,7 +2,9 @@
 /// with stored credentials: an optional initial response, then one response per challenge.
 ///
 /// A mechanism moves bytes only; the SMTP layer base64-encodes responses and decodes challenges.
-/// All calls are synchronous and never block. One value serves one exchange.
+/// No call blocks the caller's thread: ``step(_:)`` is async because SCRAM's answer needs PBKDF2
+/// over the server's iteration count, which runs on MailAuth's key-derivation pool
+/// (`WorkerPool.keyDerivation`); the other mechanisms answer at once. One value serves one exchange.
 public protocol SASLClientMechanism: Sendable {
     /// The mechanism's name.
     var name: SASLMechanismName { get }
@@ -14,7 +16,10 @@ public protocol SASLClientMechanism: Sendable {
     mutating func start() throws(SASLError) -> [UInt8]?
 
     /// The response to the server's challenge.
-    mutating func step(_ challenge: [UInt8]) throws(SASLError) -> [UInt8]
+    ///
+    /// - Throws: ``SASLError``; ``SASLError/Kind/temporaryFailure`` when work it needs could not
+    ///   run (the key-derivation pool is full or late).
+    mutating func step(_ challenge: [UInt8]) async throws(SASLError) -> [UInt8]
 
     /// Called when the server reports success (SMTP `235`), with the additional data that came
     /// with it, if any (RFC 4422 §3.6). Mechanisms with mutual authentication throw

@@ -1,12 +1,12 @@
 /// Postfix's `{ … }` lists, as `inline:{ key=value, { key = text, with comma } }` and
 /// `sequence:{ hash:/a, { hash:-o /b } }` write them: items separated by commas or white space,
 /// where braces group an item that holds either.
-enum BraceList {
+package enum BraceList {
     /// The items of `text` (without its outer braces when it has them), each with one level of
     /// grouping braces removed and its white space trimmed.
     ///
     /// - Returns: `nil` when the braces do not balance.
-    static func items(_ text: String, requireBraces: Bool) -> [String]? {
+    package static func items(_ text: String, requireBraces: Bool) -> [String]? {
         var body = Substring(text.trimmingWhitespace())
         if body.first == "{", body.last == "}", isOneGroup(body) {
             body = body.dropFirst().dropLast()

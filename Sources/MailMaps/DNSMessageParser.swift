@@ -9,13 +9,13 @@ import Darwin
 
 /// Reads a DNS response with libresolv's `ns_initparse` and `ns_parserr`; only the RDATA of the
 /// records asked for is decoded here, with every length checked against the record's.
-enum DNSMessageParser {
-    struct Failure: Error {
+package enum DNSMessageParser {
+    package struct Failure: Error {
         var reason: String
         var isTemporary: Bool
     }
 
-    static func parse(
+    package static func parse(
         _ message: UnsafeRawBufferPointer, type: DNSRecordType,
         maximumTTL: Duration, negativeTTL: Duration, trustsAuthenticatedData: Bool
     ) -> Result<DNSResponse, Failure> {

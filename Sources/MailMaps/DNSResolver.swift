@@ -1,4 +1,5 @@
 internal import CResolver
+public import MailSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -12,8 +13,13 @@ import Darwin
 /// and DNS blocklists (RFC 5782), through the libc stub resolver (`res_nmkquery`, `res_nsend`,
 /// `ns_initparse`, `ns_parserr`).
 ///
-/// Queries block in the resolver, so they run on a ``MailMapThreadPool``, never on the caller's
-/// thread. Answers are kept for their TTL (negative answers by the SOA's minimum, RFC 2308 §5),
+/// Queries block in the resolver, so they run on a `WorkerPool` of their own
+/// (`WorkerPool.Configuration.dnsLookups` unless given another), never on the caller's thread
+/// nor on the threads file maps use: a nameserver that never answers occupies the DNS pool only.
+/// A query the pool cannot take (its queue is full), or that is not answered within the pool's
+/// deadline, fails at once with kind `unavailable`; give a resolver that waits longer than the
+/// pool's deadline (``Configuration/timeout`` × ``Configuration/attempts`` per nameserver) a pool
+/// with a longer one. Answers are kept for their TTL (negative answers by the SOA's minimum, RFC 2308 §5),
 /// up to ``Configuration/maximumTTL``. "No such name" and "no such record" are answers
 /// (``DNSAnswer/records`` empty); a server that does not answer, fails (SERVFAIL) or refuses is an
 /// error of kind `unavailable`.
@@ -21,13 +27,14 @@ public final class DNSResolver: Sendable {
     /// Nameservers, timeouts and cache limits.
     public let configuration: Configuration
     /// Where the blocking resolver calls run.
-    public let threadPool: MailMapThreadPool
+    public let threadPool: WorkerPool
 
     private let cache: DNSCache
     private let idle = Mutex<[ResolverState]>([])
 
-    /// A resolver with `configuration`; nothing is read or sent until the first query.
-    public init(configuration: Configuration = Configuration(), threadPool: MailMapThreadPool = .shared) {
+    /// A resolver with `configuration`, querying on `threadPool`; nothing is read or sent until
+    /// the first query.
+    public init(configuration: Configuration = Configuration(), threadPool: WorkerPool = .dnsLookups) {
         self.configuration = configuration
         self.threadPool = threadPool
         self.cache = DNSCache(capacity: configuration.cacheCapacity)
@@ -134,7 +141,7 @@ public final class DNSResolver: Sendable {
             throw MailMapError(.lookupFailed, map: "dns",
                 message: "DNS \(type) query: \"\(queryName)\" is not a domain name")
         }
-        let response = try await threadPool.run { () throws(MailMapError) -> DNSResponse in
+        let response = try await threadPool.run(forMap: "dns") { () throws(MailMapError) -> DNSResponse in
             try self.performBlocking(queryName, type: type)
         }
         cache.store(response, for: key)
@@ -176,14 +183,14 @@ public final class DNSResolver: Sendable {
 }
 
 /// The record types MailMaps asks for.
-enum DNSRecordType: Int32, Sendable, CustomStringConvertible {
+package enum DNSRecordType: Int32, Sendable, CustomStringConvertible {
     case a = 1
     case mx = 15
     case txt = 16
     case aaaa = 28
     case tlsa = 52
 
-    var description: String {
+    package var description: String {
         switch self {
         case .a: "A"
         case .mx: "MX"
@@ -204,7 +211,7 @@ enum DNSRecordData: Hashable, Sendable {
 }
 
 /// A decoded answer, as the cache keeps it.
-struct DNSResponse: Hashable, Sendable {
+package struct DNSResponse: Hashable, Sendable {
     var records: [DNSRecordData]
     var nameExists: Bool
     var isAuthenticated: Bool

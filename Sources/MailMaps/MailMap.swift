@@ -11,8 +11,9 @@
 /// map was opened with case folding off (Sendmail's `-f`).
 ///
 /// Implementations that wait on files, Berkeley DB, LDAP or DNS never block the caller's thread:
-/// they run that work on a ``MailMapThreadPool``, so that neither a SwiftNIO event loop nor Swift's
-/// cooperative pool stalls.
+/// they run that work on a `WorkerPool` (MailSystem), so that neither a SwiftNIO event loop nor
+/// Swift's cooperative pool stalls. A pool that is full or late fails the lookup at once with kind
+/// `unavailable` — a temporary failure — rather than making the caller wait.
 public protocol MailMap: Sendable {
     /// The `type:name` spec the map was opened from, for messages and traces
     /// (`hash:/etc/mail/access`).
@@ -28,7 +29,7 @@ public protocol MailMap: Sendable {
     /// and its networks), with the trace it reports.
     ///
     /// The default looks each key up with ``lookup(_:)``; maps whose lookups block override it to
-    /// make the whole search in one trip to their thread pool.
+    /// make the whole search in one trip to their worker pool.
     func search(_ keys: [String]) async -> MailMapSearch
 }
 

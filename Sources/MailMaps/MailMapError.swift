@@ -14,7 +14,8 @@ public struct MailMapError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let malformed = Kind("malformed")
         /// The spec itself is wrong (an unknown type, a URI that does not parse).
         public static let badSpec = Kind("bad spec")
-        /// A remote table (LDAP, DNS) did not answer or could not be reached.
+        /// A remote table (LDAP, DNS) did not answer or could not be reached, or the worker pool
+        /// of its blocking work is full or late: a temporary failure (451 4.3.0 at SMTP).
         public static let unavailable = Kind("unavailable")
         /// The table answered, but with a failure (an LDAP error result, an I/O error, a key the
         /// table cannot take, such as a DNSBL key that is not an IP address).

@@ -1,5 +1,7 @@
-/// Opens maps from their `type:name` specs: the types it knows, and what they share (the thread
-/// pool for blocking work, the DNS resolver, default file options).
+public import MailSystem
+
+/// Opens maps from their `type:name` specs: the types it knows, and what they share (the worker
+/// pool for file maps' blocking work, the DNS resolver and its own pool, default file options).
 ///
 /// A value, not a global: build one at start-up, register the optional types, and use it to open
 /// every map of a configuration.
@@ -24,21 +26,25 @@ public struct MailMapRegistry: Sendable {
     public typealias Opener = @Sendable (MailMapSpec, MailMapRegistry) throws(MailMapError) -> any MailMap
 
     private var openers: [String: Opener] = [:]
-    /// Where maps run their blocking work.
-    public var threadPool: MailMapThreadPool
+    /// Where file maps (and Berkeley DB maps) run their blocking work, and the executor a routing
+    /// decision prefers so that its lookups run without a thread switch each
+    /// (`WorkerPool.Configuration.mailMaps` unless given another). DNS and LDAP have pools of
+    /// their own.
+    public var threadPool: WorkerPool
     /// The resolver `dns:` maps use.
     public var resolver: DNSResolver
     /// The options file maps start from before their spec's flags apply.
     public var fileOptions: MailMapOptions
 
-    /// A registry that knows no types.
+    /// A registry that knows no types; `dns:` maps query `resolver` (one on the
+    /// `WorkerPool.dnsLookups` pool when `nil`).
     public init(
-        threadPool: MailMapThreadPool = .shared,
+        threadPool: WorkerPool = .mailMaps,
         resolver: DNSResolver? = nil,
         fileOptions: MailMapOptions = MailMapOptions()
     ) {
         self.threadPool = threadPool
-        self.resolver = resolver ?? DNSResolver(threadPool: threadPool)
+        self.resolver = resolver ?? DNSResolver()
         self.fileOptions = fileOptions
     }
 
@@ -108,10 +114,12 @@ public struct MailMapRegistry: Sendable {
         return try opener(spec, self)
     }
 
-    /// Opens the map on the thread pool, for callers on an event loop or in async code.
+    /// Opens the map on the worker pool, for callers on an event loop or in async code.
+    ///
+    /// - Throws: what ``open(_:)-(String)`` throws, or kind `unavailable` when the pool is full or late.
     public func open(_ spec: String) async throws(MailMapError) -> any MailMap {
         let registry = self
-        return try await threadPool.run { () throws(MailMapError) -> any MailMap in try registry.open(spec) }
+        return try await threadPool.run(forMap: spec) { () throws(MailMapError) -> any MailMap in try registry.open(spec) }
     }
 
     /// Opens the map, or, when it cannot be opened, a ``FailedMailMap`` that fails every lookup

@@ -30,7 +30,7 @@ public struct MailMapSearch: Hashable, Sendable {
     }
 
     /// Runs the search of ``MailMap/search(_:)`` with a synchronous `lookup`: maps whose lookups
-    /// block make the whole search in one trip to their thread pool with this.
+    /// block make the whole search in one trip to their worker pool with this.
     package static func collect(
         spec: String, keys: [String], lookup: (String) throws(MailMapError) -> String?
     ) -> MailMapSearch {

@@ -1,3 +1,4 @@
+public import MailSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -11,17 +12,18 @@ import Darwin
 ///
 /// Who exists as a local user (`local_users = "passwd"`) is a lookup in this map. The lookup
 /// blocks (it may read `/etc/passwd` or ask NSS modules such as LDAP or systemd), so it runs on
-/// the registry's ``MailMapThreadPool``, never on the cooperative pool or an event loop. A lookup
+/// the registry's `WorkerPool` (``MailMapRegistry/threadPool``), never on the cooperative pool or
+/// an event loop; a pool that is full or late fails the lookup at once with kind `unavailable`. A lookup
 /// the system cannot answer (an NSS module that fails) is an error, never "no such user".
 ///
 /// The spec takes no name and no flags: `passwd:`.
 public struct PasswdMap: MailMap {
     /// `passwd:`.
     public let spec: String
-    private let threadPool: MailMapThreadPool
+    private let threadPool: WorkerPool
 
     /// The system's accounts, looked up on `threadPool`.
-    public init(threadPool: MailMapThreadPool) {
+    public init(threadPool: WorkerPool) {
         self.spec = "passwd:"
         self.threadPool = threadPool
     }
@@ -34,7 +36,7 @@ public struct PasswdMap: MailMap {
         // A login name never holds NUL, "/" or ":" (and getpwnam_r would read a NUL as the end).
         guard !key.isEmpty, !key.utf8.contains(where: { $0 == 0 || $0 == 0x2F || $0 == 0x3A }) else { return nil }
         let spec = spec
-        return try await threadPool.run { () throws(MailMapError) -> String? in
+        return try await threadPool.run(forMap: spec) { () throws(MailMapError) -> String? in
             var size = 4096
             while true {
                 var entry = passwd()

@@ -1,3 +1,4 @@
+public import MailSystem
 import Synchronization
 
 /// A map read from a text file: `text:` (Sendmail's and Postfix's `key value` source files),
@@ -6,9 +7,11 @@ import Synchronization
 ///
 /// The file is parsed by ``MailMapTextParser`` into memory when the map opens. Lookups answer from
 /// memory; at most once per ``MailMapOptions/reloadInterval`` a lookup checks whether the file
-/// changed (inode, size, modification time) and, if so, reads it again on the thread pool, so an
+/// changed (inode, size, modification time) and, if so, reads it again on its `WorkerPool`, so an
 /// edited file takes effect without a restart. A file that became unreadable or malformed fails
-/// every lookup with the error until it is fixed; it is never read as an empty map.
+/// every lookup with the error until it is fixed; it is never read as an empty map. When the pool
+/// cannot take the check (full or late), lookups answer from the file as last read and check again
+/// after the next interval.
 ///
 /// When a key appears twice, the first entry wins, as with `makemap` and `postmap`.
 public final class TextMap: ListableMailMap {
@@ -20,7 +23,7 @@ public final class TextMap: ListableMailMap {
     public let format: MailMapTextParser.Format
     /// Case folding, optional file, reload interval and size limit.
     public let options: MailMapOptions
-    private let threadPool: MailMapThreadPool
+    private let threadPool: WorkerPool
 
     private struct Loaded: Sendable {
         var table: [String: String]
@@ -41,7 +44,7 @@ public final class TextMap: ListableMailMap {
     ///   unless the map is optional and the file does not exist.
     public init(
         path: String, format: MailMapTextParser.Format = .table(delimiter: nil),
-        options: MailMapOptions = MailMapOptions(), threadPool: MailMapThreadPool = .shared
+        options: MailMapOptions = MailMapOptions(), threadPool: WorkerPool = .mailMaps
     ) throws(MailMapError) {
         let type = switch format {
         case .table: "text"
@@ -61,7 +64,7 @@ public final class TextMap: ListableMailMap {
     /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         if claimCheck() {
-            await threadPool.run { self.reloadIfChanged() }
+            try? await threadPool.run { self.reloadIfChanged() }
         }
         let folded = options.fold(key)
         return try state.withLock { (state) throws(MailMapError) -> String? in
@@ -81,7 +84,7 @@ public final class TextMap: ListableMailMap {
     /// Every entry (see ``ListableMailMap/entries()``).
     public func entries() async throws(MailMapError) -> [MailMapEntry] {
         if claimCheck() {
-            await threadPool.run { self.reloadIfChanged() }
+            try? await threadPool.run { self.reloadIfChanged() }
         }
         return try state.withLock { (state) throws(MailMapError) -> [MailMapEntry] in
             try state.contents.get().ordered
@@ -98,7 +101,7 @@ public final class TextMap: ListableMailMap {
         }
     }
 
-    /// Reads the file again if its stamp changed. Runs on the thread pool.
+    /// Reads the file again if its stamp changed. Runs on the pool.
     private func reloadIfChanged() {
         let current = FileStamp.of(path)
         let known = state.withLock { $0.stamp }
@@ -123,14 +126,16 @@ public final class TextMap: ListableMailMap {
         let bytes: [UInt8]
         let stamp: FileStamp
         do {
-            (bytes, stamp) = try POSIXFile.read(path, limit: options.maximumFileSize)
+            (bytes, stamp) = try BoundedFile.readWithStamp(path, limit: options.maximumFileSize)
         } catch {
             if error.isNoSuchFile && options.isOptional {
                 return (.success(Loaded(table: [:], ordered: [])), nil)
             }
-            let reason = error.isTooLarge
-                ? "is larger than the \(options.maximumFileSize)-byte limit for text maps"
-                : "cannot be read: \(error)"
+            let reason = switch error.reason {
+            case .tooLarge: "is larger than the \(options.maximumFileSize)-byte limit for text maps"
+            case .cannotOpen(let number), .cannotRead(let number): "cannot be read: \(number)"
+            case .notText: "cannot be read: \(error.problem)"
+            }
             return (.failure(MailMapError(.unreadable, map: spec, message: "\(spec): \(path) \(reason)")), nil)
         }
         let parser = MailMapTextParser(format: format, spec: spec, source: path)

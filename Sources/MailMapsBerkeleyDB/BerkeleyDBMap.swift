@@ -1,4 +1,5 @@
 public import MailMaps
+public import MailSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -28,8 +29,10 @@ import Darwin
 /// waits for it up to ``lockTimeout``, then fails the lookup.
 ///
 /// **No blocking on the caller's thread.** ``lookup(_:)`` and ``search(_:)`` run on the map's
-/// ``MailMapThreadPool`` (a search of several keys in one trip); ``value(forKey:)`` is the same
-/// lookup, synchronous, for callers already on a thread of their own.
+/// `WorkerPool` (`WorkerPool.Configuration.mailMaps` unless given another; a search of several
+/// keys in one trip, and no trip at all from a task already on the pool); ``value(forKey:)`` is
+/// the same lookup, synchronous, for callers already on a thread of their own. A pool that is full
+/// or late fails the lookup at once with kind `unavailable`.
 public final class BerkeleyDBMap: ListableMailMap {
     /// The kind of Berkeley DB file.
     public enum Format: String, Sendable, CaseIterable {
@@ -62,7 +65,7 @@ public final class BerkeleyDBMap: ListableMailMap {
     /// How long a renewal waits for a program rewriting the file before failing the lookup.
     public let lockTimeout: Duration
     /// Where blocking lookups run.
-    public let threadPool: MailMapThreadPool
+    public let threadPool: WorkerPool
 
     private let state: Mutex<LeaseState>
 
@@ -73,7 +76,7 @@ public final class BerkeleyDBMap: ListableMailMap {
     ///   is optional and the file does not exist.
     public init(
         path: String, format: Format, options: MailMapOptions = MailMapOptions(), keys: KeyConvention = .both,
-        lockTimeout: Duration = .seconds(10), threadPool: MailMapThreadPool = .shared, spec: String? = nil
+        lockTimeout: Duration = .seconds(10), threadPool: WorkerPool = .mailMaps, spec: String? = nil
     ) throws(MailMapError) {
         self.spec = spec ?? "\(format.rawValue):\(path)"
         self.path = path
@@ -90,7 +93,7 @@ public final class BerkeleyDBMap: ListableMailMap {
     }
 
     /// The value stored for `key`, or `nil`; synchronous and blocking (Berkeley DB reads the
-    /// file). ``lookup(_:)`` is the same on the thread pool.
+    /// file). ``lookup(_:)`` is the same on the worker pool.
     ///
     /// - Throws: ``MailMapError`` when the file cannot be read, or Berkeley DB reports anything
     ///   but "not found".
@@ -105,13 +108,13 @@ public final class BerkeleyDBMap: ListableMailMap {
     /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
         if threadPool.isCurrentThreadInPool { return try value(forKey: key) }
-        return try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
+        return try await threadPool.run(forMap: spec) { () throws(MailMapError) -> String? in try self.value(forKey: key) }
     }
 
-    /// Searches `keys` in one trip to the thread pool.
+    /// Searches `keys` in one trip to the worker pool.
     public func search(_ keys: [String]) async -> MailMapSearch {
         if threadPool.isCurrentThreadInPool { return searchSynchronously(keys) }
-        return await threadPool.run { self.searchSynchronously(keys) }
+        return await threadPool.search(forMap: spec, keys: keys) { self.searchSynchronously(keys) }
     }
 
     private func searchSynchronously(_ keys: [String]) -> MailMapSearch {
@@ -122,7 +125,7 @@ public final class BerkeleyDBMap: ListableMailMap {
 
     /// Every entry (see ``ListableMailMap/entries()``).
     public func entries() async throws(MailMapError) -> [MailMapEntry] {
-        try await threadPool.run { () throws(MailMapError) -> [MailMapEntry] in
+        try await threadPool.run(forMap: spec) { () throws(MailMapError) -> [MailMapEntry] in
             try self.state.withLock { (state) throws(MailMapError) -> [MailMapEntry] in
                 try self.leased(&state)?.entries() ?? []
             }

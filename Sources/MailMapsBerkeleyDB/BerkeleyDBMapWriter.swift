@@ -1,5 +1,6 @@
 internal import CBerkeleyDB
 public import MailMaps
+import MailSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -118,9 +119,9 @@ public struct BerkeleyDBMapWriter: Sendable {
     private func copyFile(from source: String, to target: String, spec: String) throws(MailMapError) {
         let contents: [UInt8]
         do {
-            contents = try POSIXFile.read(source, limit: Int.max).bytes
+            contents = try BoundedFile.read(source, limit: Int.max)
         } catch {
-            throw MailMapError(.unreadable, map: spec, message: "\(spec): cannot read \(source) to add to it: \(error)")
+            throw MailMapError(.unreadable, map: spec, message: "\(spec): cannot read \(source) to add to it: \(error.problem)")
         }
         let descriptor = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -129,7 +130,7 @@ public struct BerkeleyDBMapWriter: Sendable {
         defer { close(descriptor) }
         var offset = 0
         while offset < contents.count {
-            let written = contents[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            let written = contents[offset...].withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
             guard written > 0 else {
                 throw MailMapError(.unreadable, map: spec, message: "\(spec): cannot write \(target): \(POSIXErrorNumber(errno))")
             }
@@ -227,4 +228,9 @@ final class BerkeleyDBWriterHandle {
     deinit {
         if !closed { _ = swiftmta_db_close(db) }
     }
+}
+
+/// `write(2)`, at file scope where the name is not shadowed by ``BerkeleyDBMapWriter/write(_:)``.
+private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(descriptor, buffer, count)
 }

@@ -19,7 +19,7 @@ import Darwin
 /// credentials to servers the answer names.
 ///
 /// Operations are synchronous and serialised on the connection: call them off any event loop
-/// (``LDAPMap`` runs them on its thread pool).
+/// (``LDAPMap`` runs them on its worker pool).
 public final class LDAPConnection: Sendable {
     /// How far below the base a search looks (RFC 4511 §4.5.1.2).
     public enum Scope: Int32, Sendable {

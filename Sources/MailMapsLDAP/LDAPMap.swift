@@ -1,4 +1,5 @@
 public import MailMaps
+public import MailSystem
 import Synchronization
 
 /// An LDAP search as a map, Sendmail's `ldap` map class: the key is put into a filter, and the
@@ -30,15 +31,20 @@ import Synchronization
 /// | `-f` | do not fold the key to lower case |
 /// | `-T…`, `-R`, `-w 3` | accepted for Sendmail compatibility (temporary failures are always errors, referrals are never followed, the protocol is always version 3) |
 ///
-/// Lookups run on the thread pool over a few reused connections (``Configuration/connections``),
-/// each of which binds once and reconnects, and binds again, when the server went away.
+/// Lookups run on a `WorkerPool` of LDAP's own (`WorkerPool.Configuration.ldapLookups` unless
+/// given another) over a few reused connections (``Configuration/connections``), each of which
+/// binds once and reconnects, and binds again, when the server went away. A server that hangs
+/// occupies that pool only; a search the pool cannot take (its queue is full), or that is not
+/// answered within the pool's deadline, fails at once with kind `unavailable`, a temporary
+/// failure. (Connecting, binding and searching may each take ``Configuration/timeout``: give maps
+/// that wait longer than the pool's deadline a pool with a longer one.)
 public final class LDAPMap: MailMap {
     /// The `type:name` spec the map was opened from, for messages and traces.
     public let spec: String
     /// What is searched, where, and how.
     public let configuration: Configuration
     /// Where the blocking searches run.
-    public let threadPool: MailMapThreadPool
+    public let threadPool: WorkerPool
 
     private let filter: LDAPFilterTemplate
     private let connections: [LDAPConnection]
@@ -47,7 +53,7 @@ public final class LDAPMap: MailMap {
     /// A map searching as `configuration` says.
     ///
     /// - Throws: ``MailMapError`` of kind `badSpec` for a URI or filter that does not parse.
-    public init(configuration: Configuration, spec: String? = nil, threadPool: MailMapThreadPool = .shared) throws(MailMapError) {
+    public init(configuration: Configuration, spec: String? = nil, threadPool: WorkerPool = .ldapLookups) throws(MailMapError) {
         let description = spec ?? "ldap:-H \(configuration.uris.joined(separator: " ")) -b \(configuration.base) -k \(configuration.filter)"
         self.spec = description
         self.configuration = configuration
@@ -67,7 +73,7 @@ public final class LDAPMap: MailMap {
     }
 
     /// The value for `key`, searching now; synchronous and blocking. ``lookup(_:)`` is the same on
-    /// the thread pool.
+    /// the worker pool.
     ///
     /// - Throws: ``MailMapError``: `unavailable` when the server cannot be reached,
     ///   `lookupFailed` for an error result.
@@ -99,12 +105,14 @@ public final class LDAPMap: MailMap {
 
     /// The value for `key`, `nil` when there is none (see ``MailMap/lookup(_:)``).
     public func lookup(_ key: String) async throws(MailMapError) -> String? {
-        try await threadPool.run { () throws(MailMapError) -> String? in try self.value(forKey: key) }
+        try await threadPool.run(forMap: spec) { () throws(MailMapError) -> String? in
+            try self.value(forKey: key)
+        }
     }
 
-    /// Searches `keys` in one trip to the thread pool.
+    /// Searches `keys` in one trip to the worker pool.
     public func search(_ keys: [String]) async -> MailMapSearch {
-        await threadPool.run {
+        await threadPool.search(forMap: spec, keys: keys) {
             MailMapSearch.collect(spec: self.spec, keys: keys) { (key) throws(MailMapError) -> String? in
                 try self.value(forKey: key)
             }

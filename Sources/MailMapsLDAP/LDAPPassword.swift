@@ -1,4 +1,5 @@
 public import MailMaps
+import MailSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -25,9 +26,9 @@ public final class LDAPPassword: Sendable, CustomStringConvertible, CustomDebugS
     public convenience init(contentsOfFile path: String, map: String) throws(MailMapError) {
         var bytes: [UInt8]
         do {
-            bytes = try POSIXFile.read(path, limit: 4096).bytes
+            bytes = try BoundedFile.read(path, limit: 4096)
         } catch {
-            throw MailMapError(.unreadable, map: map, message: "\(map): cannot read the password file \(path): \(error)")
+            throw MailMapError(.unreadable, map: map, message: "\(map): cannot read the password file \(path): \(error.problem)")
         }
         defer { bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }

@@ -1,4 +1,5 @@
 import MailAuth
+import MailSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -152,12 +153,12 @@ public enum AuthCommand {
     private static func readLines(_ path: String, missingIsEmpty: Bool) -> Result<[String], CommandError> {
         if missingIsEmpty, !FileSupport.exists(path) { return .success([]) }
         do {
-            let text = try ConfigurationFile.read(path)
+            let text = try BoundedFile.readText(path, limit: SASLPasswordFile.maximumFileSize)
             var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
             return .success(lines)
         } catch {
-            return .failure(CommandError("\(path): \(error)"))
+            return .failure(CommandError("\(error)"))
         }
     }
 

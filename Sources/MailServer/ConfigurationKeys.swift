@@ -16,7 +16,7 @@ package enum ConfigurationKeys {
         ("tls", ["certificate", "key", "ca_path", "ca_file", "client_certificate", "client_key", "self_signed", "min_version"]),
         ("smtp", ["greeting", "privacy", "help_file", "max_message_size", "max_recipients", "command_timeout",
                   "received_header_user", "shutdown_grace_period"]),
-        ("queue", ["directory"]),
+        ("queue", ["directory", "min_queue_age", "max_queue_age", "queuewarn", "queuereturn"]),
         ("listen", ["address", "mode", "max_connections", "max_connections_per_client"]),
         ("dns", ["nameservers"]),
     ]

@@ -5,8 +5,8 @@ import Glibc
 import Musl
 #endif
 
-/// The few POSIX file operations the server's own files need (folders under `./var`, the
-/// development sink, the password file), with errors that name the path. Blocking: call them at
+/// The few POSIX file operations the server's own files need (folders under `./var`,
+/// the password file), with errors that name the path. Blocking: call them at
 /// start-up, from a command, or on a thread pool.
 enum FileSupport {
     /// `mkdir -p` with `mode` for the folders it makes.
@@ -62,7 +62,7 @@ enum FileSupport {
         }
     }
 
-    /// Twelve random characters from [0-9A-Za-z], for file names and development-sink IDs.
+    /// Twelve random characters from [0-9A-Za-z], for temporary file names.
     static func randomIdentifier() -> String {
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
         var generator = SystemRandomNumberGenerator()

@@ -1,6 +1,7 @@
 import MailMaps
 import MailMapsBerkeleyDB
 import MailMapsLDAP
+import MailSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -66,9 +67,9 @@ public enum MapCommands {
         let path = BerkeleyDBMap.databasePath(for: file)
         let input: [UInt8]
         do {
-            input = try readStandardInput(limit: 1 << 30)
+            input = try BoundedFile.readStandardInput(limit: 1 << 30)
         } catch {
-            report("makemap: cannot read standard input: \(error)")
+            report("makemap: \(error)")
             return ExitStatus.dataError
         }
         var entries: [MailMapTextParser.Entry]
@@ -199,24 +200,4 @@ public enum MapCommands {
         }
         line.removeAll()
     }
-
-    private static func readStandardInput(limit: Int) throws(POSIXInputError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if count == 0 { return bytes }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw POSIXInputError(description: String(cString: strerror(errno)))
-            }
-            bytes.append(contentsOf: buffer[..<count])
-            guard bytes.count <= limit else { throw POSIXInputError(description: "more than \(limit) bytes") }
-        }
-    }
-}
-
-/// Why standard input could not be read.
-struct POSIXInputError: Error, CustomStringConvertible {
-    let description: String
 }

@@ -145,8 +145,12 @@ public struct SMTPServer: Sendable {
     /// The accept loops run in a task of their own that cancellation does not reach: cancelling
     /// closes the listening sockets instead, so that every connection already accepted is still
     /// handed to a session (which sees its connection closed) rather than dropped.
-    public func run() async throws {
-        let acceptor = Task {
+    ///
+    /// - Parameter executor: where the sessions run (SE-0417 task executor preference): by
+    ///   default Swift's global concurrent executor; an application that must keep its SMTP
+    ///   endpoint apart from its other work gives threads of its own.
+    public func run(on executor: (any TaskExecutor)? = nil) async throws {
+        let acceptor = Task(executorPreference: executor) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for bound in listeners {
                     group.addTask {

@@ -11,6 +11,16 @@ import Darwin
 /// What the `swiftmta` executable calls: each subcommand's work lives here, so the executable holds
 /// nothing but argument parsing.
 public enum ServerCommandLine {
+    /// Logs to standard error at the level named `name` (`trace`, `debug`, `info`, `notice`,
+    /// `warning`, `error`, `critical`) and above; `false`, and nothing set up, for any other name.
+    /// Call once, first. (The executable passes its `--log-level` as given, so it needs no
+    /// logging module of its own.)
+    public static func bootstrapLogging(levelNamed name: String) -> Bool {
+        guard let level = Logger.Level(rawValue: name) else { return false }
+        bootstrapLogging(level: level)
+        return true
+    }
+
     /// Sends log lines to standard error at `level` and above. Call once, first.
     public static func bootstrapLogging(level: Logger.Level) {
         LoggingSystem.bootstrap { label in
@@ -53,16 +63,28 @@ public enum ServerCommandLine {
             printError("swiftmta serve: the system's host name cannot be used: \(problem); give one with --hostname or hostname = in the configuration")
             return 78
         }
-        let (prepared, errors) = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger).prepare()
+        let setup = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger)
+        let (prepared, errors) = setup.prepare()
         guard let prepared, errors.isEmpty else {
             for error in errors { printError("swiftmta serve: \(error)") }
             return 78
         }
+        var summary = prepared.summary
+        let store: QueueStore
+        switch await setup.openStore() {
+        case .success(let opened):
+            store = opened.store
+            summary.append(opened.summary)
+        case .failure(let error):
+            printError("swiftmta serve: \(error)")
+            return 78
+        }
         let server: SMTPServer
         do {
-            server = try await SMTPServer.bind(configuration: prepared.server, backend: prepared.backend, logger: logger)
+            server = try await SMTPServer.bind(configuration: prepared.server, backend: prepared.backend(store: store, logger: logger), logger: logger)
         } catch {
             printError("swiftmta serve: \(error)")
+            await store.queue.close()
             return 71
         }
         if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
@@ -70,7 +92,7 @@ public enum ServerCommandLine {
         } else {
             print("swiftmta: configuration \(configuration.file)")
         }
-        for line in prepared.summary { print("swiftmta: \(line)") }
+        for line in summary { print("swiftmta: \(line)") }
         for (listener, address) in zip(prepared.server.listeners, server.localAddresses) {
             var features: [String] = []
             if listener.mode == .smtps {
@@ -96,9 +118,11 @@ public enum ServerCommandLine {
         } catch {
             printError("swiftmta serve: \(error)")
             stopper.cancel()
+            await store.queue.close()
             return 70
         }
         stopper.cancel()
+        await store.queue.close()
         logger.notice("stopped")
         return 0
     }

@@ -1,6 +1,7 @@
 public import MailRouting
 import MailAuth
 import MailMaps
+import MailSystem
 import MailTLS
 import NIOCore
 import TOMLKit
@@ -119,12 +120,6 @@ public struct SwiftMTAConfiguration: Sendable {
         public var shutdownGracePeriod: Duration = .seconds(30)
     }
 
-    /// `[queue]`.
-    public struct QueueSettings: Hashable, Sendable {
-        /// QUEUE_DIR (resolved).
-        public var directory: String?
-    }
-
     /// The file it came from (`<embedded default>` for the default).
     public var file: String
     /// The folder relative paths resolve against.
@@ -141,7 +136,7 @@ public struct SwiftMTAConfiguration: Sendable {
     public var tls: TLSFiles
     /// `[smtp]`.
     public var smtp: SMTPSettings
-    /// `[queue]`.
+    /// `[queue]`: the spool directory and the retry and return times.
     public var queue: QueueSettings
     /// `[[listen]]`.
     public var listeners: [ServerConfiguration.Listener]
@@ -206,21 +201,20 @@ public struct SwiftMTAConfiguration: Sendable {
     public static func check(path: String, hostname: String? = nil) -> (SwiftMTAConfiguration?, [ConfigurationError]) {
         let text: String
         do {
-            text = try ConfigurationFile.read(path)
+            // A configuration is a few kilobytes: larger files are refused, not read.
+            text = try BoundedFile.readText(path, limit: 4 << 20)
         } catch {
-            return (nil, [ConfigurationError(file: path, key: nil, line: nil, message: error.description)])
+            return (nil, [ConfigurationError(file: path, key: nil, line: nil, message: error.problem)])
         }
-        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let absolute = folder.hasPrefix("/") ? folder : currentDirectory() + (folder == "." ? "" : "/" + folder)
-        let (configuration, errors) = read(text, file: path, directory: absolute.isEmpty ? "/" : absolute, hostname: hostname)
+        let (configuration, errors) = read(text, file: path, directory: folder(of: path), hostname: hostname)
         if errors.first?.key == nil, errors.first?.message.hasPrefix("TOML syntax") == true { return (nil, errors) }
         return (configuration, errors)
     }
 
     /// Parses and checks configuration text; throws its first error. Relative paths resolve
-    /// against `directory` (the working directory when `nil`).
+    /// against `directory` (when `nil`: the folder of `file`, or the working directory).
     public static func parse(_ text: String, file: String, directory: String? = nil) throws(ConfigurationError) -> SwiftMTAConfiguration {
-        let (configuration, errors) = read(text, file: file, directory: directory ?? currentDirectory(), hostname: nil)
+        let (configuration, errors) = read(text, file: file, directory: directory ?? folder(of: file), hostname: nil)
         if let first = errors.first { throw first }
         return configuration
     }
@@ -307,11 +301,7 @@ public struct SwiftMTAConfiguration: Sendable {
             readSMTP(section, reader: reader, paths: paths, into: &smtp)
         }
 
-        var queue = QueueSettings()
-        if let section = reader.table(document, "queue", at: "") {
-            reader.checkKeys(section, at: "queue", allowed: ConfigurationKeys.allowed("queue"))
-            queue.directory = reader.string(section, "directory", at: "queue").map(paths.resolve)
-        }
+        let queue = QueueSettings.read(document, reader, resolve: paths.resolve)
 
         let listeners = readListeners(document, reader: reader, tls: tls)
 
@@ -549,6 +539,14 @@ public struct SwiftMTAConfiguration: Sendable {
         }
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
         return (host, port)
+    }
+
+    /// The absolute folder of `file` (the working directory for a bare name).
+    static func folder(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return currentDirectory() }
+        let folder = String(file[..<slash])
+        if file.hasPrefix("/") { return folder.isEmpty ? "/" : folder }
+        return PathResolver(directory: currentDirectory()).resolve(folder)
     }
 
     static func currentDirectory() -> String {

@@ -233,9 +233,14 @@ struct TOMLShape {
 
     private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    private func starts(_ marker: String) -> Bool {
-        let marks = Array(marker.utf8)
-        return index + marks.count <= bytes.count && Array(bytes[index..<index + marks.count]) == marks
+    /// Whether the text at the current position starts with `marker` (ASCII, a few bytes).
+    private func starts(_ marker: StaticString) -> Bool {
+        let count = marker.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        return marker.withUTF8Buffer { marks in
+            for offset in 0..<count where bytes[index + offset] != marks[offset] { return false }
+            return true
+        }
     }
 
     private mutating func expect(_ character: Character, _ message: String) throws(Problem) {

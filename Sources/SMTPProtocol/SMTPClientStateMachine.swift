@@ -10,35 +10,49 @@ public import NIOCore
 /// Driving it: call ``start()``; then repeatedly take actions with ``next()`` (write what
 /// ``Action/send(_:)`` and ``Action/sendText(_:)`` carry, flushing when `next()` returns `nil`)
 /// and feed the server's bytes with ``receive(_:)``. The timeouts of RFC 5321 §4.5.3.2 are the
-/// driver's; ``awaitedReply`` says which one applies.
+/// driver's; ``awaitedReply`` says which one applies, and ``timedOut()`` reports one that fired.
+///
+/// A call that does not fit the session's state throws ``SMTPClientCallError`` and changes
+/// nothing. ``send(_:)`` also refuses, before anything is sent, a message the server cannot take
+/// as asked (RFC 1870 SIZE, RFC 3030 BINARYMIME without CHUNKING, RFC 6152 8BITMIME, RFC 6531
+/// SMTPUTF8 for a UTF-8 address, RFC 8689 REQUIRETLS), and leaves out the parameters the server
+/// did not advertise (SIZE, BODY=7BIT, DSN's RET/ENVID/NOTIFY/ORCPT, AUTH=), saying so in its
+/// ``ParameterAdjustments``.
+///
+/// STARTTLS (RFC 3207 §4.2): everything received after the server's 220 and until
+/// ``tlsEstablished()`` is discarded — bytes that came with the 220, and bytes that arrive during
+/// the handshake — so that a reply injected in plaintext is never read as one sent under TLS.
 public struct SMTPClientStateMachine: Sendable {
-    /// How the client uses STARTTLS.
+    /// How the client uses STARTTLS (RFC 3207).
     public enum TLSPolicy: Hashable, Sendable {
         /// Never start TLS.
         case never
-        /// Start TLS when the server offers it; go on without it otherwise.
+        /// Start TLS when the server offers it; go on without it otherwise (RFC 7435).
         case opportunistic
-        /// Start TLS or fail the session.
+        /// Start TLS or fail the session before MAIL (RFC 3207 §4.1, RFC 8314 §3.1).
         case required
     }
 
     /// What the client does.
     public struct Configuration: Hashable, Sendable {
-        /// The name sent with EHLO/HELO/LHLO.
+        /// The name sent with EHLO/HELO/LHLO (RFC 5321 §4.1.1.1).
         public var hostname: String
         /// SMTP or LMTP.
         public var dialect: SMTPServerConfiguration.Dialect
         /// When to STARTTLS.
         public var tlsPolicy: TLSPolicy
-        /// Whether TLS is already active (implicit TLS on port 465, RFC 8314).
+        /// Whether TLS is already active (implicit TLS on port 465, RFC 8314 §3.3).
         public var tlsActive: Bool
         /// Whether to offer the caller an AUTH step (``Action/authenticate(offered:)``).
         public var wantsAuthentication: Bool
-        /// Whether to use BDAT when the server offers CHUNKING.
+        /// Whether to use BDAT when the server offers CHUNKING (RFC 3030). BINARYMIME always does.
         public var prefersChunking: Bool
+        /// The size of the BDAT chunks text is gathered into, in octets.
+        public var chunkSize: Int
         /// Limits on reply lines.
         public var limits: SMTPLimits
 
+        /// A configuration; by default SMTP, opportunistic STARTTLS, no AUTH, DATA, 64 KiB chunks.
         public init(
             hostname: String,
             dialect: SMTPServerConfiguration.Dialect = .smtp,
@@ -46,6 +60,7 @@ public struct SMTPClientStateMachine: Sendable {
             tlsActive: Bool = false,
             wantsAuthentication: Bool = false,
             prefersChunking: Bool = false,
+            chunkSize: Int = 64 * 1024,
             limits: SMTPLimits = .default
         ) {
             self.hostname = hostname
@@ -54,6 +69,7 @@ public struct SMTPClientStateMachine: Sendable {
             self.tlsActive = tlsActive
             self.wantsAuthentication = wantsAuthentication
             self.prefersChunking = prefersChunking
+            self.chunkSize = max(1, chunkSize)
             self.limits = limits
         }
     }
@@ -62,10 +78,11 @@ public struct SMTPClientStateMachine: Sendable {
     public enum Action: Hashable, Sendable {
         /// Write this command.
         case send(SMTPCommand)
-        /// Write these bytes as they are (message text, already dot-stuffed or chunk-framed).
+        /// Write these bytes as they are (message text, already dot-stuffed or chunk-framed; an
+        /// AUTH response line).
         case sendText(ByteBuffer)
         /// The server said 220 to STARTTLS: flush, start TLS, then call ``tlsEstablished()`` or
-        /// ``tlsFailed(_:)``.
+        /// ``tlsFailed(_:)``. Bytes received until then are discarded (RFC 3207 §4.2).
         case startTLS
         /// The session may authenticate: call ``startAuthentication(mechanism:initialResponse:)``
         /// with one of `offered`, or ``skipAuthentication()``.
@@ -77,6 +94,11 @@ public struct SMTPClientStateMachine: Sendable {
         /// The server is ready for the message text: call ``messageText(_:)`` as often as needed,
         /// then ``endMessage()``.
         case sendMessage
+        /// The server refused a BDAT chunk (RFC 3030 §2): no further chunk may follow. Stop sending
+        /// text if it is still being sent: do not call ``messageText(_:)`` or ``endMessage()``
+        /// again. The transaction ends with ``transactionComplete(_:)`` once the chunks already
+        /// sent are answered.
+        case abandonMessage(SMTPReply)
         /// A transaction ended (accepted, partly or not at all); the session is ready again.
         case transactionComplete(SMTPTransactionResult)
         /// The session failed; ``close`` follows (after a QUIT when the server can still take one).
@@ -85,33 +107,31 @@ public struct SMTPClientStateMachine: Sendable {
         case close
     }
 
-    /// Which reply the machine waits for, so the driver can apply RFC 5321 §4.5.3.2's timeouts.
-    public enum AwaitedReply: Hashable, Sendable {
-        /// The 220 greeting: 5 minutes.
-        case greeting
-        /// EHLO, HELO, STARTTLS, AUTH, RSET, NOOP: 5 minutes.
-        case command
-        /// MAIL: 5 minutes.
-        case mail
-        /// RCPT: 5 minutes.
-        case recipient
-        /// DATA's 354: 2 minutes.
-        case dataInitiation
-        /// The reply after the final dot (or LAST chunk): 10 minutes.
-        case dataTermination
-        /// QUIT's 221.
-        case quit
+    /// What ``send(_:)`` changed in a transaction's parameters to fit what the server offers.
+    public struct ParameterAdjustments: OptionSet, Hashable, Sendable {
+        /// The adjustments as bits.
+        public let rawValue: UInt8
+        /// Adjustments from their bits.
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-        /// The RFC 5321 §4.5.3.2 minimum.
-        public var timeout: Duration {
-            switch self {
-            case .greeting, .command, .mail, .recipient, .quit: .seconds(300)
-            case .dataInitiation: .seconds(120)
-            case .dataTermination: .seconds(600)
-            }
-        }
+        /// SIZE= was left out: the server does not offer SIZE (RFC 1870 §4).
+        public static let sizeDropped = ParameterAdjustments(rawValue: 1 << 0)
+        /// BODY=7BIT was left out: the server does not offer 8BITMIME (RFC 6152 §2).
+        public static let bodyDropped = ParameterAdjustments(rawValue: 1 << 1)
+        /// SMTPUTF8 was added: an address holds UTF-8 (RFC 6531 §3.4).
+        public static let smtpUTF8Added = ParameterAdjustments(rawValue: 1 << 2)
+        /// SMTPUTF8 was left out: every address is ASCII and the server does not offer it
+        /// (RFC 6531 §3.2).
+        public static let smtpUTF8Dropped = ParameterAdjustments(rawValue: 1 << 3)
+        /// RET, ENVID, NOTIFY and ORCPT were left out: the server does not offer DSN. The relaying
+        /// MTA now owes the sender a "relayed" notification for every recipient that asked for
+        /// NOTIFY=SUCCESS (RFC 3461 §5.2.2).
+        public static let dsnDropped = ParameterAdjustments(rawValue: 1 << 4)
+        /// AUTH= was left out: the server does not offer AUTH (RFC 4954 §5).
+        public static let authDropped = ParameterAdjustments(rawValue: 1 << 5)
     }
 
+    /// A reply awaited, in the order the commands went out.
     private enum Expected: Hashable, Sendable {
         case greeting, ehlo, helo, startTLS, auth, mail, recipient(Int)
         /// DATA's 354.
@@ -121,13 +141,29 @@ public struct SMTPClientStateMachine: Sendable {
         /// The reply (LMTP: the replies) after the final dot or the LAST chunk.
         case dataTermination
         case reset, quit
+
+        var stage: SMTPClientStage {
+            switch self {
+            case .greeting: .greeting
+            case .ehlo, .helo: .hello
+            case .startTLS: .startTLS
+            case .auth: .authentication
+            case .mail: .mail
+            case .recipient: .recipient
+            case .dataInitiation: .dataInitiation
+            case .chunk: .chunk
+            case .dataTermination: .dataTermination
+            case .reset: .reset
+            case .quit: .quit
+            }
+        }
     }
 
-    private enum Phase: Hashable, Sendable {
+    private enum State: Hashable, Sendable {
         case notStarted
         /// Waiting for replies (``expected`` says to what).
         case waiting
-        /// Waiting for the driver to finish the TLS handshake.
+        /// Waiting for the driver to finish the TLS handshake; what arrives is discarded.
         case tlsHandshake
         /// Waiting for the driver's AUTH decision.
         case authDecision
@@ -140,15 +176,44 @@ public struct SMTPClientStateMachine: Sendable {
         case closed
     }
 
-    private struct Progress: Hashable, Sendable {
+    /// How the message text of a transaction travels.
+    private enum Transfer: Sendable {
+        /// DATA, dot-stuffed (RFC 5321 §4.5.2).
+        case data(SMTPDataEncoder)
+        /// BDAT, text gathered into chunks (RFC 3030 §2).
+        case chunking(pending: ByteBuffer)
+        /// BDAT after a refused chunk: nothing more is sent (RFC 3030 §2).
+        case chunkRefused
+    }
+
+    private struct Transaction: Sendable {
         var envelope: SMTPEnvelope
         var mailReply: SMTPReply?
         var recipientReplies: [SMTPReply?]
         var messageReply: SMTPReply?
         var lmtpReplies: [SMTPReply] = []
-        var usesChunking: Bool
+        var transfer: Transfer
 
         var acceptedCount: Int { recipientReplies.filter { $0?.isPositiveCompletion == true }.count }
+        var anyAccepted: Bool { mailReply?.isPositiveCompletion == true && acceptedCount > 0 }
+        var usesChunking: Bool {
+            switch transfer {
+            case .data: false
+            case .chunking, .chunkRefused: true
+            }
+        }
+
+        var result: SMTPTransactionResult {
+            SMTPTransactionResult(
+                mailReply: mailReply ?? SMTPReply(451, .temporarySystemError, "no reply to MAIL"),
+                recipientReplies: recipientReplies, messageReply: messageReply, lmtpReplies: lmtpReplies)
+        }
+    }
+
+    /// A call that came while an RSET was still being answered, carried out once it is.
+    private enum Deferred: Sendable {
+        case transaction(SMTPEnvelope, Transfer)
+        case quit
     }
 
     /// The configuration the session runs with.
@@ -159,69 +224,82 @@ public struct SMTPClientStateMachine: Sendable {
     public private(set) var isTLSActive: Bool
     /// Whether AUTH succeeded.
     public private(set) var isAuthenticated = false
+    /// Octets received after STARTTLS's 220 and before TLS was established, all discarded: a
+    /// server (or a man in the middle) that sends any is misbehaving (RFC 3207 §4.2).
+    public private(set) var discardedPlaintextOctets = 0
 
-    private var phase = Phase.notStarted
+    private var state = State.notStarted
     private var expected: [Expected] = []
     private var parser: SMTPReplyParser
+    private var text = ReplyTextSanitizer()
     private var queue: [Action] = []
-    private var progress: Progress?
-    private var encoder = SMTPDataEncoder()
-    private var pendingChunk: ByteBuffer?
-    private var usedHELO = false
-    /// A transaction or QUIT asked for while an RSET was still being answered.
+    private var transaction: Transaction?
     private var deferred: Deferred?
 
-    private enum Deferred: Hashable, Sendable {
-        case transaction(SMTPEnvelope)
-        case quit
-    }
-
+    /// A machine for one session.
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.isTLSActive = configuration.tlsActive
         self.parser = SMTPReplyParser(limits: configuration.limits)
     }
 
-    /// The reply the machine is waiting for, if any.
-    public var awaitedReply: AwaitedReply? {
-        guard phase == .waiting, let first = expected.first else { return nil }
-        switch first {
-        case .greeting: return .greeting
-        case .ehlo, .helo, .startTLS, .auth, .reset: return .command
-        case .mail: return .mail
-        case .recipient: return .recipient
-        case .dataInitiation: return .dataInitiation
-        case .chunk, .dataTermination: return .dataTermination
-        case .quit: return .quit
+    /// The stage whose reply the machine waits for, if any: its RFC 5321 §4.5.3.2 timeout applies.
+    public var awaitedReply: SMTPClientStage? {
+        guard state == .waiting || state == .sendingText, let first = expected.first else { return nil }
+        return first.stage
+    }
+
+    /// The stage the session is in: the reply awaited, or the step the driver owes.
+    public var stage: SMTPClientStage {
+        switch state {
+        case .notStarted: .greeting
+        case .waiting: expected.first?.stage ?? .quit
+        case .tlsHandshake: .tlsHandshake
+        case .authDecision, .authChallenge: .authentication
+        case .ready: .mail
+        case .sendingText: .messageText
+        case .closed: .quit
         }
     }
 
     /// Whether the session has ended.
-    public var isClosed: Bool { phase == .closed }
+    public var isClosed: Bool { state == .closed }
+
+    /// Whether the session is ready for ``send(_:)`` or ``quit()`` without waiting.
+    public var isReady: Bool { state == .ready }
 
     // MARK: - Events in
 
     /// The connection is open: wait for the greeting.
-    public mutating func start() {
-        guard phase == .notStarted else { return }
+    ///
+    /// - Throws: ``SMTPClientCallError/Kind-swift.struct/wrongState`` when the session has started.
+    public mutating func start() throws(SMTPClientCallError) {
+        guard state == .notStarted else { throw wrongState("start()") }
         expected = [.greeting]
-        phase = .waiting
+        state = .waiting
     }
 
-    /// Adds bytes received from the server.
+    /// Adds bytes received from the server. Bytes that arrive during the TLS handshake are
+    /// discarded (RFC 3207 §4.2), and so are bytes after the session closed.
     public mutating func receive(_ bytes: ByteBuffer) {
-        guard phase != .closed else { return }
-        parser.append(bytes)
+        switch state {
+        case .closed:
+            return
+        case .tlsHandshake:
+            discardedPlaintextOctets += bytes.readableBytes
+        case .notStarted, .waiting, .authDecision, .authChallenge, .ready, .sendingText:
+            parser.append(text.sanitize(bytes))
+        }
     }
 
     /// The next action, or `nil` when the machine needs more bytes or a call from the caller.
     public mutating func next() -> Action? {
-        while queue.isEmpty, phase != .closed {
+        while queue.isEmpty, state != .closed, state != .tlsHandshake {
             let reply: SMTPReply?
             do {
                 reply = try parser.next()
             } catch {
-                fail(SMTPClientSessionError(.protocolViolation, reply: nil, "server sent a malformed reply: \(error.message)"), politely: false)
+                fail(.protocolViolation, reply: nil, "server sent a malformed reply: \(error.message)", politely: false)
                 break
             }
             guard let reply else { break }
@@ -230,59 +308,67 @@ public struct SMTPClientStateMachine: Sendable {
         return queue.isEmpty ? nil : queue.removeFirst()
     }
 
-    /// The connection was lost (or a timeout fired): the session fails.
+    /// The connection was lost: the session fails (a no-op once it has ended).
     public mutating func connectionClosed() {
-        guard phase != .closed else { return }
-        let stage = expected.first.map { "\($0)" } ?? "\(phase)"
-        fail(SMTPClientSessionError(.connectionLost, reply: nil, "connection closed while waiting for \(stage)"), politely: false)
+        guard state != .closed else { return }
+        fail(.connectionLost, reply: nil, "connection closed during \(stage)", politely: false)
+    }
+
+    /// The driver's timer for ``awaitedReply`` (or for writing message text) fired: the session
+    /// fails without QUIT (RFC 5321 §4.5.3.2: the server is not answering). A no-op once it has ended.
+    public mutating func timedOut() {
+        guard state != .closed else { return }
+        fail(.timedOut, reply: nil, "no progress within the \(stage) timeout", politely: false)
     }
 
     // MARK: - Calls from the driver
 
-    /// TLS is up: say EHLO again (RFC 3207 §4.2).
-    public mutating func tlsEstablished() {
-        guard phase == .tlsHandshake else { return }
+    /// TLS is up: say EHLO again (RFC 3207 §4.2); nothing received before counts.
+    public mutating func tlsEstablished() throws(SMTPClientCallError) {
+        guard state == .tlsHandshake else { throw wrongState("tlsEstablished()") }
         isTLSActive = true
         capabilities = SMTPCapabilities(greeting: "")
+        purgeInput()
         sendGreeting()
     }
 
     /// The TLS handshake failed: the session cannot go on.
-    public mutating func tlsFailed(_ reason: String) {
-        guard phase == .tlsHandshake else { return }
-        fail(SMTPClientSessionError(.tlsFailed, reply: nil, "TLS handshake failed: \(reason)"), politely: false)
+    public mutating func tlsFailed(_ reason: String) throws(SMTPClientCallError) {
+        guard state == .tlsHandshake else { throw wrongState("tlsFailed(_:)") }
+        fail(.tlsFailed, reply: nil, "TLS handshake failed: \(reason)", politely: false)
     }
 
-    /// Starts AUTH with `mechanism` (one the server offered).
-    public mutating func startAuthentication(mechanism: String, initialResponse: [UInt8]?) {
-        guard phase == .authDecision else { return }
+    /// Starts AUTH with `mechanism` (one the server offered); the initial response, when given, is
+    /// sent with the command (RFC 4954 §4).
+    public mutating func startAuthentication(mechanism: String, initialResponse: [UInt8]?) throws(SMTPClientCallError) {
+        guard state == .authDecision else { throw wrongState("startAuthentication(mechanism:initialResponse:)") }
         expected = [.auth]
-        phase = .waiting
+        state = .waiting
         queue.append(.send(.auth(mechanism: mechanism, initialResponse: initialResponse)))
     }
 
     /// Goes on without AUTH.
-    public mutating func skipAuthentication() {
-        guard phase == .authDecision else { return }
+    public mutating func skipAuthentication() throws(SMTPClientCallError) {
+        guard state == .authDecision else { throw wrongState("skipAuthentication()") }
         becomeReady()
     }
 
     /// Answers a 334 challenge.
-    public mutating func authenticationResponse(_ response: [UInt8]) {
-        guard phase == .authChallenge else { return }
+    public mutating func authenticationResponse(_ response: [UInt8]) throws(SMTPClientCallError) {
+        guard state == .authChallenge else { throw wrongState("authenticationResponse(_:)") }
         var line = ByteBuffer()
         line.writeString(Base64.encode(response))
         line.writeStaticString("\r\n")
         expected = [.auth]
-        phase = .waiting
+        state = .waiting
         queue.append(.sendText(line))
     }
 
     /// Cancels the AUTH exchange (`*`, RFC 4954 §4); the server answers 501 and the session fails.
-    public mutating func cancelAuthentication() {
-        guard phase == .authChallenge else { return }
+    public mutating func cancelAuthentication() throws(SMTPClientCallError) {
+        guard state == .authChallenge else { throw wrongState("cancelAuthentication()") }
         expected = [.auth]
-        phase = .waiting
+        state = .waiting
         queue.append(.sendText(ByteBuffer(string: "*\r\n")))
     }
 
@@ -291,23 +377,221 @@ public struct SMTPClientStateMachine: Sendable {
     ///
     /// It may be called right after ``Action/transactionComplete(_:)``: when the machine is still
     /// resetting the failed transaction, it sends the new one once RSET is answered.
-    public mutating func send(_ envelope: SMTPEnvelope) {
-        guard !envelope.recipients.isEmpty else { return }
-        if phase == .waiting, expected == [.reset], deferred == nil {
-            deferred = .transaction(envelope)
-            return
+    ///
+    /// - Returns: what was changed in the parameters to fit the server (see the type's overview).
+    /// - Throws: ``SMTPClientCallError``: `wrongState` outside the ready state (and for a second
+    ///   transaction while one waits for RSET), `invalidEnvelope` without recipients,
+    ///   `messageTooLarge` and `extensionNotOffered` for what the server cannot take, with the
+    ///   reply to report for every recipient. Nothing is sent then.
+    @discardableResult
+    public mutating func send(_ envelope: SMTPEnvelope) throws(SMTPClientCallError) -> ParameterAdjustments {
+        let resetting = state == .waiting && expected == [.reset]
+        guard state == .ready || (resetting && deferred == nil) else {
+            throw wrongState(resetting ? "a second send(_:) while RSET is answered" : "send(_:)")
         }
-        guard phase == .ready else { return }
-        let chunking = configuration.prefersChunking && capabilities.contains(.chunking)
-            || envelope.parameters.body == .binaryMIME
+        guard !envelope.recipients.isEmpty else {
+            throw SMTPClientCallError(.invalidEnvelope, "a transaction needs at least one recipient (RFC 5321 §3.3)")
+        }
+        let (prepared, transfer, adjustments) = try prepare(envelope)
+        if resetting {
+            deferred = .transaction(prepared, transfer)
+        } else {
+            begin(prepared, transfer: transfer)
+        }
+        return adjustments
+    }
+
+    /// Message text after ``Action/sendMessage``: any chunking of the message is fine. For DATA it
+    /// is dot-stuffed and its line ends made CRLF (RFC 5321 §4.5.2); for BDAT it goes as it is.
+    public mutating func messageText(_ bytes: ByteBuffer) throws(SMTPClientCallError) {
+        guard state == .sendingText, var current = transaction else { throw wrongState("messageText(_:)") }
+        switch current.transfer {
+        case .data(var encoder):
+            var output = ByteBuffer()
+            output.reserveCapacity(bytes.readableBytes + bytes.readableBytes / 64 + 8)
+            encoder.encode(bytes, into: &output)
+            current.transfer = .data(encoder)
+            transaction = current
+            queue.append(.sendText(output))
+        case .chunking(var pending):
+            var bytes = bytes
+            // One BDAT per call would make tiny chunks; gather up to the chunk size.
+            while bytes.readableBytes > 0 {
+                let room = configuration.chunkSize - pending.readableBytes
+                var slice = bytes.readSlice(length: min(room, bytes.readableBytes))!
+                pending.writeBuffer(&slice)
+                if pending.readableBytes >= configuration.chunkSize {
+                    queue.append(.send(.bdat(size: pending.readableBytes, last: false)))
+                    queue.append(.sendText(pending))
+                    expected.append(.chunk)
+                    pending = ByteBuffer()
+                }
+            }
+            current.transfer = .chunking(pending: pending)
+            transaction = current
+        case .chunkRefused:
+            throw wrongState("messageText(_:) after a refused chunk")
+        }
+    }
+
+    /// Ends the message text: the final `.` (DATA) or BDAT LAST.
+    public mutating func endMessage() throws(SMTPClientCallError) {
+        guard state == .sendingText, var current = transaction else { throw wrongState("endMessage()") }
+        switch current.transfer {
+        case .data(var encoder):
+            var output = ByteBuffer()
+            encoder.finish(into: &output)
+            current.transfer = .data(encoder)
+            queue.append(.sendText(output))
+            expected = [.dataTermination]
+        case .chunking(let pending):
+            queue.append(.send(.bdat(size: pending.readableBytes, last: true)))
+            if pending.readableBytes > 0 { queue.append(.sendText(pending)) }
+            current.transfer = .chunking(pending: ByteBuffer())
+            expected.append(.dataTermination)
+        case .chunkRefused:
+            throw wrongState("endMessage() after a refused chunk")
+        }
+        transaction = current
+        state = .waiting
+    }
+
+    /// Sends RSET on a ready session (to check that an idle connection still works before it is
+    /// used again); the session is ready again once it is answered, without a new
+    /// ``Action/ready(_:)``. ``send(_:)`` and ``quit()`` may follow at once.
+    public mutating func reset() throws(SMTPClientCallError) {
+        guard state == .ready else { throw wrongState("reset()") }
+        queue.append(.send(.reset))
+        expected = [.reset]
+        state = .waiting
+    }
+
+    /// Ends the session: QUIT when the session is ready (or once a pending RSET is answered);
+    /// otherwise — in the middle of a transaction or an exchange — the connection is closed
+    /// without QUIT.
+    ///
+    /// - Throws: ``SMTPClientCallError/Kind-swift.struct/wrongState`` when the session has ended,
+    ///   or when a transaction waits for RSET.
+    public mutating func quit() throws(SMTPClientCallError) {
+        switch state {
+        case .closed:
+            throw wrongState("quit()")
+        case .ready:
+            queue.append(.send(.quit))
+            expected = [.quit]
+            state = .waiting
+        case .waiting where expected == [.reset]:
+            guard deferred == nil else { throw wrongState("quit() while a transaction waits for RSET") }
+            deferred = .quit
+        case .notStarted, .waiting, .tlsHandshake, .authDecision, .authChallenge, .sendingText:
+            transaction = nil
+            expected = []
+            state = .closed
+            queue.append(.close)
+        }
+    }
+
+    // MARK: - Transactions
+
+    private func prepare(_ envelope: SMTPEnvelope) throws(SMTPClientCallError) -> (SMTPEnvelope, Transfer, ParameterAdjustments) {
         var envelope = envelope
-        if !capabilities.contains(.size) { envelope.parameters.size = nil }
-        progress = Progress(
-            envelope: envelope,
-            recipientReplies: Array(repeating: nil, count: envelope.recipients.count),
-            usesChunking: chunking)
-        encoder = SMTPDataEncoder()
-        phase = .waiting
+        var adjustments: ParameterAdjustments = []
+        let offers = capabilities
+
+        // RFC 1870 §6.1: a declared size beyond the server's limit fails at once.
+        if offers.contains(.size) {
+            if let size = envelope.parameters.size, let limit = offers.maximumSize, size > limit {
+                throw SMTPClientCallError(
+                    .messageTooLarge, "the message of \(size) octets exceeds the server's SIZE \(limit)",
+                    reply: SMTPReply(552, .messageTooBig, "Message size \(size) exceeds the server's limit of \(limit) octets (RFC 1870)"))
+            }
+        } else if envelope.parameters.size != nil {
+            envelope.parameters.size = nil
+            adjustments.insert(.sizeDropped)
+        }
+
+        // RFC 3030 §3: BINARYMIME needs BINARYMIME and CHUNKING; RFC 6152 §3: 8-bit text needs 8BITMIME.
+        let transfer: Transfer
+        switch envelope.parameters.body {
+        case .binaryMIME?:
+            guard offers.contains(.binaryMIME), offers.contains(.chunking) else {
+                let missing = offers.contains(.chunking) ? "BINARYMIME" : "CHUNKING"
+                throw SMTPClientCallError(
+                    .extensionNotOffered, "a BINARYMIME message needs BINARYMIME and CHUNKING; the server does not offer \(missing)",
+                    reply: SMTPReply(554, .conversionNotSupported, "Binary message content needs BINARYMIME and CHUNKING, which the server does not offer (RFC 3030)"))
+            }
+            transfer = .chunking(pending: ByteBuffer())
+        case .eightBitMIME?:
+            guard offers.contains(.eightBitMIME) else {
+                throw SMTPClientCallError(
+                    .extensionNotOffered, "an 8BITMIME message needs 8BITMIME, which the server does not offer",
+                    reply: SMTPReply(554, .conversionNotSupported, "8-bit message content needs 8BITMIME, which the server does not offer (RFC 6152)"))
+            }
+            transfer = Self.textTransfer(chunking: configuration.prefersChunking && offers.contains(.chunking))
+        case let body:
+            if body != nil, !offers.contains(.eightBitMIME) {
+                envelope.parameters.body = nil
+                adjustments.insert(.bodyDropped)
+            }
+            transfer = Self.textTransfer(chunking: configuration.prefersChunking && offers.contains(.chunking))
+        }
+
+        // RFC 6531 §3.2, §3.4: a UTF-8 address needs SMTPUTF8, and then the parameter is sent.
+        let needsUTF8 = !(envelope.reversePath.mailbox?.isASCII ?? true) || envelope.recipients.contains { !$0.path.isASCII }
+        if needsUTF8 {
+            guard offers.contains(.smtpUTF8) else {
+                throw SMTPClientCallError(
+                    .extensionNotOffered, "a UTF-8 address needs SMTPUTF8, which the server does not offer",
+                    reply: SMTPReply(553, .nonASCIIAddressNotPermitted, "UTF-8 addresses need SMTPUTF8, which the server does not offer (RFC 6531)"))
+            }
+            if !envelope.parameters.smtpUTF8 {
+                envelope.parameters.smtpUTF8 = true
+                adjustments.insert(.smtpUTF8Added)
+            }
+        } else if envelope.parameters.smtpUTF8, !offers.contains(.smtpUTF8) {
+            envelope.parameters.smtpUTF8 = false
+            adjustments.insert(.smtpUTF8Dropped)
+        }
+
+        // RFC 8689 §4.2.1: a message that requires TLS goes only to a server that offers REQUIRETLS.
+        if envelope.parameters.requireTLS, !offers.contains(.requireTLS) {
+            throw SMTPClientCallError(
+                .extensionNotOffered, "the message requires TLS all the way (REQUIRETLS) and the server does not offer REQUIRETLS",
+                reply: SMTPReply(550, .requireTLSNeeded, "REQUIRETLS support required (RFC 8689)"))
+        }
+
+        // RFC 3461 §5.2.2: DSN parameters go only to a server that offers DSN.
+        if !offers.contains(.dsn) {
+            var dropped = envelope.parameters.dsnReturn != nil || envelope.parameters.envelopeID != nil
+            envelope.parameters.dsnReturn = nil
+            envelope.parameters.envelopeID = nil
+            for index in envelope.recipients.indices {
+                if envelope.recipients[index].parameters.notify != nil || envelope.recipients[index].parameters.originalRecipient != nil {
+                    dropped = true
+                }
+                envelope.recipients[index].parameters.notify = nil
+                envelope.recipients[index].parameters.originalRecipient = nil
+            }
+            if dropped { adjustments.insert(.dsnDropped) }
+        }
+
+        // RFC 4954 §5: AUTH= only to a server that offers AUTH.
+        if envelope.parameters.authenticatedSender != nil, !offers.contains(.auth) {
+            envelope.parameters.authenticatedSender = nil
+            adjustments.insert(.authDropped)
+        }
+        return (envelope, transfer, adjustments)
+    }
+
+    private static func textTransfer(chunking: Bool) -> Transfer {
+        chunking ? .chunking(pending: ByteBuffer()) : .data(SMTPDataEncoder())
+    }
+
+    private mutating func begin(_ envelope: SMTPEnvelope, transfer: Transfer) {
+        let current = Transaction(
+            envelope: envelope, recipientReplies: Array(repeating: nil, count: envelope.recipients.count), transfer: transfer)
+        transaction = current
+        state = .waiting
         queue.append(.send(.mail(envelope.reversePath, envelope.parameters)))
         expected = [.mail]
         if capabilities.contains(.pipelining) {
@@ -315,149 +599,101 @@ public struct SMTPClientStateMachine: Sendable {
                 queue.append(.send(.recipient(recipient.path, recipient.parameters)))
                 expected.append(.recipient(index))
             }
-            if !chunking {
+            if !current.usesChunking {
                 queue.append(.send(.data))
                 expected.append(.dataInitiation)
             }
         }
     }
 
-    /// Message text after ``Action/sendMessage``: any chunking of the message is fine.
-    public mutating func messageText(_ text: ByteBuffer) {
-        guard phase == .sendingText, let current = progress else { return }
-        if current.usesChunking {
-            // One BDAT per call would make tiny chunks; gather until a sensible size.
-            var pending = pendingChunk ?? ByteBuffer()
-            var text = text
-            pending.writeBuffer(&text)
-            if pending.readableBytes >= 64 * 1024 {
-                queue.append(.send(.bdat(size: pending.readableBytes, last: false)))
-                queue.append(.sendText(pending))
-                expected.append(.chunk)
-                pendingChunk = nil
-            } else {
-                pendingChunk = pending
-            }
-        } else {
-            var output = ByteBuffer()
-            encoder.encode(text, into: &output)
-            queue.append(.sendText(output))
-        }
-    }
-
-    /// Ends the message text.
-    public mutating func endMessage() {
-        guard phase == .sendingText, let current = progress else { return }
-        if current.usesChunking {
-            let last = pendingChunk ?? ByteBuffer()
-            pendingChunk = nil
-            queue.append(.send(.bdat(size: last.readableBytes, last: true)))
-            if last.readableBytes > 0 { queue.append(.sendText(last)) }
-            expected.append(.dataTermination)
-        } else {
-            var output = ByteBuffer()
-            encoder.finish(into: &output)
-            queue.append(.sendText(output))
-            expected = [.dataTermination]
-        }
-        phase = .waiting
-    }
-
-    /// Ends the session with QUIT.
-    public mutating func quit() {
-        if phase == .waiting, expected == [.reset] {
-            deferred = .quit
-            return
-        }
-        guard phase == .ready else {
-            if phase != .closed { phase = .closed; queue.append(.close) }
-            return
-        }
-        queue.append(.send(.quit))
-        expected = [.quit]
-        phase = .waiting
-    }
-
     // MARK: - Replies
 
     private mutating func handle(_ reply: SMTPReply) {
-        guard phase == .waiting || phase == .sendingText, !expected.isEmpty else {
-            fail(SMTPClientSessionError(.protocolViolation, reply: reply, "unexpected reply \(reply)"), politely: false)
-            return
+        guard state == .waiting || state == .sendingText, !expected.isEmpty else {
+            if reply.code == 421 {
+                return fail(.serviceClosing, reply: reply, "server closed the session", politely: false)
+            }
+            if state == .sendingText {
+                // A server that answers in the middle of DATA's text (552 too big, 554 refused)
+                // has refused the message; it reads no further, so the session cannot go on.
+                return fail(.refused, reply: reply, "server refused the message before the end of its text", politely: false)
+            }
+            return fail(.protocolViolation, reply: reply, "unexpected reply during \(stage)", politely: false)
         }
         let awaited = expected.removeFirst()
+        // RFC 5321 §3.8: 421 ends the session, whatever it answers (QUIT's own reply aside).
+        if reply.code == 421, awaited != .quit {
+            return fail(.serviceClosing, reply: reply, "server closed the session at \(awaited.stage)", politely: false, at: awaited.stage)
+        }
         switch awaited {
         case .greeting:
             guard reply.code == 220 else {
-                return fail(SMTPClientSessionError(.refused, reply: reply, "server refused the session at greeting"), politely: true)
+                return fail(.refused, reply: reply, "server refused the session at greeting", politely: true, at: awaited.stage)
             }
             sendGreeting()
         case .ehlo:
             if reply.isPositiveCompletion {
                 capabilities = SMTPCapabilities(ehloReply: reply)
                 afterGreeting()
-            } else if reply.isPermanentFailure, configuration.dialect == .smtp, !usedHELO {
+            } else if reply.isPermanentFailure, configuration.dialect == .smtp {
                 // RFC 5321 §3.2: fall back to HELO when EHLO is not understood.
-                usedHELO = true
                 queue.append(.send(.helo(configuration.hostname)))
                 expected = [.helo]
             } else {
-                fail(SMTPClientSessionError(.refused, reply: reply, "server refused \(configuration.dialect == .lmtp ? "LHLO" : "EHLO")"), politely: true)
+                fail(.refused, reply: reply, "server refused \(configuration.dialect == .lmtp ? "LHLO" : "EHLO")", politely: true, at: awaited.stage)
             }
         case .helo:
             guard reply.isPositiveCompletion else {
-                return fail(SMTPClientSessionError(.refused, reply: reply, "server refused HELO"), politely: true)
+                return fail(.refused, reply: reply, "server refused HELO", politely: true, at: awaited.stage)
             }
             capabilities = SMTPCapabilities(greeting: reply.lines.first ?? "")
             afterGreeting()
         case .startTLS:
             if reply.code == 220 {
-                phase = .tlsHandshake
+                // RFC 3207 §4.2: nothing that came with or after the 220 may be read as a reply.
+                purgeInput()
+                state = .tlsHandshake
                 queue.append(.startTLS)
             } else if configuration.tlsPolicy == .required {
-                fail(SMTPClientSessionError(.tlsUnavailable, reply: reply, "server refused STARTTLS and TLS is required"), politely: true)
+                fail(.tlsUnavailable, reply: reply, "server refused STARTTLS and TLS is required", politely: true, at: awaited.stage)
             } else {
                 afterTLS()
             }
         case .auth:
             if reply.code == 334 {
-                let text = reply.lines.first ?? ""
-                guard let challenge = Base64.decode(text.trimmingCharacters(in: " ")) else {
-                    return fail(SMTPClientSessionError(.protocolViolation, reply: reply, "AUTH challenge is not base64"), politely: false)
+                let encoded = (reply.lines.first ?? "").trimmingCharacters(in: " ")
+                guard let challenge = Base64.decode(encoded) else {
+                    return fail(.protocolViolation, reply: reply, "AUTH challenge is not base64", politely: false, at: awaited.stage)
                 }
-                phase = .authChallenge
+                state = .authChallenge
                 queue.append(.authenticationChallenge(challenge))
             } else if reply.code == 235 {
                 isAuthenticated = true
                 becomeReady()
             } else {
-                fail(SMTPClientSessionError(.authenticationFailed, reply: reply, "authentication failed"), politely: true)
+                fail(.authenticationFailed, reply: reply, "authentication failed", politely: true, at: awaited.stage)
             }
         case .mail:
-            progress?.mailReply = reply
+            transaction?.mailReply = reply
+            guard let current = transaction else { return }
             if !reply.isPositiveCompletion {
                 // Pipelined RCPTs and DATA will be refused too; their replies end the transaction.
                 if expected.isEmpty { finishTransaction(resetting: true) }
-            } else if !capabilities.contains(.pipelining), let current = progress {
-                queue.append(.send(.recipient(current.envelope.recipients[0].path, current.envelope.recipients[0].parameters)))
-                expected = [.recipient(0)]
+            } else if !capabilities.contains(.pipelining) {
+                sendRecipient(0, of: current)
             }
         case .recipient(let index):
-            progress?.recipientReplies[index] = reply
-            guard let current = progress else { return }
-            if !capabilities.contains(.pipelining), current.mailReply?.isPositiveCompletion == true {
-                let next = index + 1
-                if next < current.envelope.recipients.count {
-                    queue.append(.send(.recipient(current.envelope.recipients[next].path, current.envelope.recipients[next].parameters)))
-                    expected = [.recipient(next)]
-                    return
-                }
+            transaction?.recipientReplies[index] = reply
+            guard let current = transaction else { return }
+            if !capabilities.contains(.pipelining), current.mailReply?.isPositiveCompletion == true,
+               index + 1 < current.envelope.recipients.count {
+                return sendRecipient(index + 1, of: current)
             }
             // With DATA pipelined, its reply is still to come and decides.
             guard expected.isEmpty else { return }
-            if current.mailReply?.isPositiveCompletion == true, current.acceptedCount > 0 {
+            if current.anyAccepted {
                 if current.usesChunking {
-                    phase = .sendingText
+                    state = .sendingText
                     queue.append(.sendMessage)
                 } else {
                     queue.append(.send(.data))
@@ -467,73 +703,83 @@ public struct SMTPClientStateMachine: Sendable {
                 finishTransaction(resetting: true)
             }
         case .dataInitiation:
-            guard let current = progress else { return }
-            let anyAccepted = current.mailReply?.isPositiveCompletion == true && current.acceptedCount > 0
-            if reply.code == 354, anyAccepted {
-                phase = .sendingText
+            guard let current = transaction else { return }
+            if reply.code == 354, current.anyAccepted {
+                state = .sendingText
                 queue.append(.sendMessage)
             } else if reply.code == 354 {
                 // A pipelined DATA the server took although nothing before it was accepted: end
                 // the empty message at once so the stream stays in step, and forget its reply.
-                progress?.messageReply = SMTPReply(554, .invalidCommand, "No valid recipients")
+                transaction?.messageReply = SMTPReply(554, .invalidCommand, "No valid recipients")
                 queue.append(.sendText(ByteBuffer(string: ".\r\n")))
                 expected = [.dataTermination]
             } else {
-                if anyAccepted || current.messageReply == nil { progress?.messageReply = reply }
+                if current.anyAccepted || current.messageReply == nil { transaction?.messageReply = reply }
                 finishTransaction(resetting: true)
             }
         case .chunk:
-            if !reply.isPositiveCompletion, progress?.messageReply == nil {
-                progress?.messageReply = reply
+            guard let current = transaction else { return }
+            if !reply.isPositiveCompletion, current.messageReply == nil {
+                // RFC 3030 §2: a refused chunk fails the transaction; no further chunk may follow.
+                transaction?.messageReply = reply
+                transaction?.transfer = .chunkRefused
+                if state == .sendingText { state = .waiting }
+                queue.append(.abandonMessage(reply))
+            }
+            if state == .waiting, expected.isEmpty, transaction?.messageReply != nil {
+                finishTransaction(resetting: true)
             }
         case .dataTermination:
-            guard let current = progress else { return }
+            guard let current = transaction else { return }
             if configuration.dialect == .lmtp, current.messageReply == nil {
                 // RFC 2033 §4.2: one reply per accepted recipient.
-                progress?.lmtpReplies.append(reply)
+                transaction?.lmtpReplies.append(reply)
                 if current.lmtpReplies.count + 1 < current.acceptedCount {
                     expected = [.dataTermination]
                     return
                 }
-                let first = current.lmtpReplies.first ?? reply
-                progress?.messageReply = first
-                finishTransaction(resetting: false)
-                return
+                transaction?.messageReply = current.lmtpReplies.first ?? reply
+                return finishTransaction(resetting: false)
             }
             let failedEarlier = current.messageReply != nil
-            if !failedEarlier { progress?.messageReply = reply }
+            if !failedEarlier { transaction?.messageReply = reply }
             finishTransaction(resetting: failedEarlier)
         case .reset:
             guard reply.isPositiveCompletion else {
-                return fail(SMTPClientSessionError(.refused, reply: reply, "server refused RSET"), politely: true)
+                return fail(.refused, reply: reply, "server refused RSET", politely: true, at: awaited.stage)
             }
             becomeReady(announce: false)
             switch deferred {
-            case .transaction(let envelope)?:
+            case .transaction(let envelope, let transfer)?:
                 deferred = nil
-                send(envelope)
+                begin(envelope, transfer: transfer)
             case .quit?:
                 deferred = nil
-                quit()
+                queue.append(.send(.quit))
+                expected = [.quit]
+                state = .waiting
             case nil:
                 break
             }
         case .quit:
-            phase = .closed
+            state = .closed
             queue.append(.close)
         }
     }
 
+    private mutating func sendRecipient(_ index: Int, of current: Transaction) {
+        let recipient = current.envelope.recipients[index]
+        queue.append(.send(.recipient(recipient.path, recipient.parameters)))
+        expected = [.recipient(index)]
+    }
+
     private mutating func sendGreeting() {
         switch configuration.dialect {
-        case .smtp:
-            queue.append(.send(.ehlo(configuration.hostname)))
-            expected = [.ehlo]
-        case .lmtp:
-            queue.append(.send(.lhlo(configuration.hostname)))
-            expected = [.ehlo]
+        case .smtp: queue.append(.send(.ehlo(configuration.hostname)))
+        case .lmtp: queue.append(.send(.lhlo(configuration.hostname)))
         }
-        phase = .waiting
+        expected = [.ehlo]
+        state = .waiting
     }
 
     private mutating func afterGreeting() {
@@ -544,7 +790,7 @@ public struct SMTPClientStateMachine: Sendable {
                 return
             }
             if configuration.tlsPolicy == .required {
-                return fail(SMTPClientSessionError(.tlsUnavailable, reply: nil, "server does not offer STARTTLS and TLS is required"), politely: true)
+                return fail(.tlsUnavailable, reply: nil, "server does not offer STARTTLS and TLS is required", politely: true, at: .startTLS)
             }
         }
         afterTLS()
@@ -552,7 +798,7 @@ public struct SMTPClientStateMachine: Sendable {
 
     private mutating func afterTLS() {
         if configuration.wantsAuthentication, !isAuthenticated, capabilities.contains(.auth) {
-            phase = .authDecision
+            state = .authDecision
             queue.append(.authenticate(offered: capabilities.authMechanisms))
             return
         }
@@ -560,80 +806,146 @@ public struct SMTPClientStateMachine: Sendable {
     }
 
     private mutating func becomeReady(announce: Bool = true) {
-        phase = .ready
+        state = .ready
         expected = []
         if announce { queue.append(.ready(capabilities)) }
     }
 
     private mutating func finishTransaction(resetting: Bool) {
-        guard let current = progress else { return }
-        let result = SMTPTransactionResult(
-            mailReply: current.mailReply ?? SMTPReply(451, .temporarySystemError, "no reply to MAIL"),
-            recipientReplies: current.recipientReplies,
-            messageReply: current.messageReply,
-            lmtpReplies: current.lmtpReplies)
-        progress = nil
-        queue.append(.transactionComplete(result))
+        guard let current = transaction else { return }
+        transaction = nil
+        queue.append(.transactionComplete(current.result))
         if resetting {
             queue.append(.send(.reset))
             expected = [.reset]
-            phase = .waiting
+            state = .waiting
         } else {
             becomeReady(announce: false)
         }
     }
 
-    private mutating func fail(_ error: SMTPClientSessionError, politely: Bool) {
-        progress = nil
-        queue.append(.failed(error))
-        if politely, error.reply.map({ $0.code != 421 }) ?? true {
+    /// Forgets every byte received and not yet read as a reply.
+    private mutating func purgeInput() {
+        discardedPlaintextOctets += parser.bufferedByteCount + text.bufferedByteCount
+        parser = SMTPReplyParser(limits: configuration.limits)
+        text = ReplyTextSanitizer()
+    }
+
+    private func wrongState(_ call: String) -> SMTPClientCallError {
+        let situation: String
+        switch state {
+        case .notStarted: situation = "the session has not started"
+        case .waiting: situation = "the machine waits for the reply to \(expected.first?.stage.description ?? "a command")"
+        case .tlsHandshake: situation = "the TLS handshake is in progress"
+        case .authDecision: situation = "the machine waits for the AUTH decision"
+        case .authChallenge: situation = "the machine waits for the response to an AUTH challenge"
+        case .ready: situation = "the session is ready and no exchange is in progress"
+        case .sendingText: situation = "message text is being sent"
+        case .closed: situation = "the session has ended"
+        }
+        return SMTPClientCallError(.wrongState, "\(call) is not allowed now: \(situation)")
+    }
+
+    private mutating func fail(
+        _ kind: SMTPClientSessionError.Kind, reply: SMTPReply?, _ message: String, politely: Bool,
+        at failedStage: SMTPClientStage? = nil
+    ) {
+        let failedStage = failedStage ?? stage
+        var cut: SMTPTransactionResult?
+        if var current = transaction {
+            if reply?.code == 421, let reply {
+                // The 421 answers everything still open.
+                if current.mailReply == nil { current.mailReply = reply }
+                for index in current.recipientReplies.indices where current.recipientReplies[index] == nil {
+                    current.recipientReplies[index] = reply
+                }
+                if current.anyAccepted, current.messageReply == nil { current.messageReply = reply }
+            }
+            cut = current.result
+        }
+        transaction = nil
+        deferred = nil
+        queue.append(.failed(SMTPClientSessionError(kind, stage: failedStage, reply: reply, message, transaction: cut)))
+        if politely, reply.map({ $0.code != 421 }) ?? true {
             queue.append(.send(.quit))
         }
         queue.append(.close)
-        phase = .closed
+        state = .closed
         expected = []
     }
 }
 
-/// Why a client session could not go on, with the server's reply when there was one.
-public struct SMTPClientSessionError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
+extension EnhancedStatusCode {
+    /// 5.6.3 Conversion required but not supported (RFC 3463 §3.7).
+    static let conversionNotSupported = EnhancedStatusCode(5, 6, 3)!
+    /// 5.6.7 Non-ASCII addresses not permitted for that sender/recipient (RFC 6531 §3.5).
+    static let nonASCIIAddressNotPermitted = EnhancedStatusCode(5, 6, 7)!
+    /// 5.7.30 REQUIRETLS support required (RFC 8689 §5).
+    static let requireTLSNeeded = EnhancedStatusCode(5, 7, 30)!
+}
 
-        /// The server refused the session (greeting, EHLO/HELO, RSET).
-        public static let refused = Kind("refused")
-        /// TLS was required but not offered or refused.
-        public static let tlsUnavailable = Kind("TLS unavailable")
-        /// The TLS handshake failed.
-        public static let tlsFailed = Kind("TLS failed")
-        /// AUTH failed.
-        public static let authenticationFailed = Kind("authentication failed")
-        /// The server broke the protocol (a malformed or unexpected reply).
-        public static let protocolViolation = Kind("protocol violation")
-        /// The connection went away.
-        public static let connectionLost = Kind("connection lost")
+/// Replaces what is not UTF-8 in a server's reply stream with U+FFFD, so that a reply with a
+/// Latin-1 or broken text still parses and keeps its code (RFC 5321 §4.2: clients act on the
+/// code, the text is for people). Line structure is unchanged: CR and LF are never part of a
+/// multi-octet sequence. An incomplete sequence at the end of a read is held until the next.
+struct ReplyTextSanitizer: Sendable, Hashable {
+    private var held: [UInt8] = []
 
-        public var description: String { name }
+    var bufferedByteCount: Int { held.count }
+
+    mutating func sanitize(_ bytes: ByteBuffer) -> ByteBuffer {
+        if held.isEmpty, bytes.readableBytesView.allSatisfy({ $0 < 0x80 }) { return bytes }
+        var input = held
+        input.append(contentsOf: bytes.readableBytesView)
+        held.removeAll()
+        var output = ByteBuffer()
+        output.reserveCapacity(input.count + 8)
+        var index = 0
+        while index < input.count {
+            let lead = input[index]
+            if lead < 0x80 {
+                output.writeInteger(lead)
+                index += 1
+                continue
+            }
+            let length: Int
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: length = 0
+            }
+            guard length > 0 else {
+                output.writeBytes(Self.replacement)
+                index += 1
+                continue
+            }
+            // The longest valid prefix of the sequence (Unicode §3.9, "maximal subpart").
+            var valid = 1
+            while valid < length, index + valid < input.count {
+                let byte = input[index + valid]
+                let (min, max) = valid == 1 ? (low, high) : (UInt8(0x80), UInt8(0xBF))
+                guard byte >= min, byte <= max else { break }
+                valid += 1
+            }
+            if valid == length {
+                output.writeBytes(input[index..<(index + length)])
+            } else if index + valid == input.count {
+                held = Array(input[index...])
+            } else {
+                output.writeBytes(Self.replacement)
+            }
+            index += valid
+        }
+        return output
     }
 
-    public let kind: Kind
-    /// The server's reply, when the failure came as one.
-    public let reply: SMTPReply?
-    /// What happened.
-    public let message: String
-
-    public init(_ kind: Kind, reply: SMTPReply?, _ message: String) {
-        self.kind = kind
-        self.reply = reply
-        self.message = message
-    }
-
-    /// Whether trying again later may help: a 4yz reply or no reply at all.
-    public var isTemporary: Bool { reply.map { !$0.isPermanentFailure } ?? true }
-
-    public var description: String { reply.map { "\(message): \($0)" } ?? message }
+    private static let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
 }
 
 extension String {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Logging
 import MailServer
 
 @main
@@ -7,7 +6,7 @@ struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
-        subcommands: [Serve.self, Auth.self, CheckConfig.self, Route.self, Makemap.self, Map.self, ImportMC.self],
+        subcommands: [Serve.self, Auth.self, CheckConfig.self, Route.self, Makemap.self, Map.self, Send.self, ImportMC.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -32,10 +31,9 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else {
+        guard ServerCommandLine.bootstrapLogging(levelNamed: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
-        ServerCommandLine.bootstrapLogging(level: level)
         let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname)
         if status != 0 { throw ExitCode(status) }
     }
@@ -333,6 +331,87 @@ struct Map: AsyncParsableCommand {
             let status = await MapCommands.dump(spec: spec, nameservers: nameserver)
             if status != 0 { throw ExitCode(status) }
         }
+    }
+}
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one message, read from standard input, to a server (the SMTP client).",
+        discussion: """
+            The message is sent as it is (line ends become CRLF). Exit status: 0 every recipient \
+            accepted; 75 a recipient failed for now (or the attempt did: no connection, a timeout); \
+            69 recipients were refused for good; 64 bad arguments; 66 the password file cannot be \
+            read. Each refused recipient is printed on standard error with the server's reply.
+            """)
+
+    @Option(name: .long, help: "The envelope sender (<> or \"\" for none).")
+    var from: String
+
+    @Option(name: .long, help: "A recipient (repeatable).")
+    var to: [String]
+
+    @Option(name: .long, help: "HOST[:PORT], [HOST]:PORT or an address (default port 25, 465 with --tls).")
+    var server: String?
+
+    @Flag(name: .long, help: "Look the server up by its MX records (without --server: the recipients' domain).")
+    var mx = false
+
+    @Flag(name: .long, help: "STARTTLS, or no mail; the certificate must name the server.")
+    var starttls = false
+
+    @Flag(name: .long, help: "TLS from the first byte (port 465, RFC 8314).")
+    var tls = false
+
+    @Flag(name: .customLong("no-tls"), help: "Never TLS (default: STARTTLS when offered).")
+    var noTLS = false
+
+    @Flag(name: .customLong("no-verify"), help: "With --starttls or --tls: encrypt without checking the certificate.")
+    var noVerify = false
+
+    @Option(name: .customLong("ca-file"), help: "A PEM file of CAs to trust instead of the system's.")
+    var caFile: String?
+
+    @Option(name: .customLong("auth-user"), help: "Authenticate as this user (needs --password-file).")
+    var authUser: String?
+
+    @Option(name: .customLong("password-file"), help: "A file whose first line is the password.")
+    var passwordFile: String?
+
+    @Option(name: .customLong("auth-mechanism"), help: "The SASL mechanism (default: the strongest both sides have).")
+    var authMechanism: String?
+
+    @Flag(name: .customLong("allow-plaintext-auth"), help: "Allow PLAIN and LOGIN without TLS.")
+    var allowPlaintextAuth = false
+
+    @Option(name: .long, help: "The name to send with EHLO (default: the system's host name).")
+    var helo: String?
+
+    @Flag(name: .long, help: "Speak LMTP (RFC 2033; default port 24).")
+    var lmtp = false
+
+    @Option(name: .long, help: "Seconds each stage may take (default: RFC 5321's minutes).")
+    var timeout: Int?
+
+    @Option(name: .long, help: "A nameserver for MX and address lookups (address or address:port; repeatable).")
+    var nameserver: [String] = []
+
+    @Flag(name: .shortAndLong, help: "Print the server, the TLS session and each recipient's reply.")
+    var verbose = false
+
+    func validate() throws {
+        if [starttls, tls, noTLS].filter({ $0 }).count > 1 {
+            throw ValidationError("give at most one of --starttls, --tls, --no-tls")
+        }
+    }
+
+    func run() async throws {
+        let mode: SendCommand.TLSMode = starttls ? .startTLS : tls ? .implicit : noTLS ? .none : .opportunistic
+        let request = SendCommand.Request(
+            from: from, to: to, server: server, mx: mx, tls: mode, noVerify: noVerify, caFile: caFile, authUser: authUser,
+            passwordFile: passwordFile, authMechanism: authMechanism, allowPlaintextAuth: allowPlaintextAuth, hostname: helo,
+            lmtp: lmtp, timeout: timeout, nameservers: nameserver, verbose: verbose)
+        let status = await SendCommand.runFromCommandLine(request)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

@@ -61,7 +61,15 @@ enum CyrusSampleServer {
                 guard let challenge = Data(base64Encoded: String(line.dropFirst(3))) else {
                     throw TestSupportError("sasl-sample-server sent bad base64: \(line)")
                 }
-                send(try client.step(Array(challenge)))
+                // This is offThread's thread: waiting here for the async step blocks no one.
+                let current = client
+                let (next, response) = try waitOnThisThread { () async throws -> (any SASLClientMechanism, [UInt8]) in
+                    var mechanism = current
+                    let response = try await mechanism.step(Array(challenge))
+                    return (mechanism, response)
+                }
+                client = next
+                send(response)
             } else if line == "Negotiation complete" {
                 let user = reader.next().flatMap { $0.hasPrefix("Username: ") ? String($0.dropFirst(10)) : nil }
                 try client.finish(additionalData: nil)

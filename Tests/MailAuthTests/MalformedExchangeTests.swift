@@ -237,29 +237,26 @@ struct MalformedExchangeTests {
         var scram = SCRAMClientMechanism(hashFunction: .sha256, credentials: credentials)
         _ = try scram.start()
         // A nonce that does not extend ours.
-        #expect(throws: SASLError.self) { try scram.step(Array("r=other,s=QSXCR+Q6sek8bf92,i=4096".utf8)) }
+        await #expect(throws: SASLError.self) { try await scram.step(Array("r=other,s=QSXCR+Q6sek8bf92,i=4096".utf8)) }
         // Too few and too many iterations.
         for count in [1, 100_000_000] {
             var again = SCRAMClientMechanism(hashFunction: .sha256, credentials: credentials)
             let message = String(decoding: try #require(try again.start()), as: UTF8.self)
             let own = String(message.split(separator: "r=").last!)
-            let error = #expect(throws: SASLError.self) { try again.step(Array("r=\(own)xyz,s=QSXCR+Q6sek8bf92,i=\(count)".utf8)) }
+            let error = await #expect(throws: SASLError.self) { try await again.step(Array("r=\(own)xyz,s=QSXCR+Q6sek8bf92,i=\(count)".utf8)) }
             #expect(error?.kind == .serverAuthenticationFailed)
         }
         // A wrong signature, an error, and success without a signature (RFC 7677's exchange).
         let serverFirst = Array("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096".utf8)
-        // The client after its proof (PBKDF2 on a thread of its own), then each bad server-final.
-        let answered = try await offThread { () throws -> SCRAMClientMechanism in
-            var client = SCRAMClientMechanism(
-                hashFunction: .sha256, credentials: credentials, channelBinding: nil, serverOffersChannelBinding: false,
-                clientNonce: "rOprNGfwEbeRWgbNEkqO", limits: .default)
-            _ = try client.start()
-            _ = try client.step(serverFirst)
-            return client
-        }
+        // The client after its proof (PBKDF2 on MailAuth's key-derivation pool), then each bad server-final.
+        var answered = SCRAMClientMechanism(
+            hashFunction: .sha256, credentials: credentials, channelBinding: nil, serverOffersChannelBinding: false,
+            clientNonce: "rOprNGfwEbeRWgbNEkqO", limits: .default)
+        _ = try answered.start()
+        _ = try await answered.step(serverFirst)
         for (final, kind) in [("v=AAAA", SASLError.Kind.serverAuthenticationFailed), ("e=invalid-proof", .serverAuthenticationFailed), ("x=1", .serverAuthenticationFailed), ("", .malformed)] {
             var client = answered
-            let error = #expect(throws: SASLError.self) { try client.step(Array(final.utf8)) }
+            let error = await #expect(throws: SASLError.self) { try await client.step(Array(final.utf8)) }
             #expect(error?.kind == kind, "\(final): \(String(describing: error))")
         }
         var unsigned = answered

@@ -15,12 +15,19 @@ final class SaslauthdFixture: @unchecked Sendable {
 
     var socketPath: String { directory.file("mux") }
 
-    /// Starts both daemons; blocking, so call it through `offThread`.
-    init() throws {
+    /// Starts both daemons; blocking, so call it through `offThread`. With `holdsFailures` the IMAP
+    /// responder answers a wrong password only once ``releaseFailures()`` was called (as PAM and IMAP
+    /// servers delay failures, but at the test's word rather than after a time, so that a loaded
+    /// machine cannot reorder what the test checks), and saslauthd runs `workers` processes
+    /// (0: one per request).
+    init(holdsFailures: Bool = false, workers: Int = 1) throws {
         directory = try TemporaryDirectory(prefix: "swiftmta-saslauthd")
         imapPort = try LoopbackPort.free()
         let responder = try directory.write("imap.py", """
-            import socketserver, sys
+            import os, socketserver, sys, time
+            def log(what):
+                with open(sys.argv[2], "a") as f:
+                    f.write(what + "\\n")
             class Login(socketserver.StreamRequestHandler):
                 def handle(self):
                     self.wfile.write(b"* OK IMAP4rev1 ready\\r\\n")
@@ -28,6 +35,11 @@ final class SaslauthdFixture: @unchecked Sendable {
                         words = line.decode("utf-8", "replace").split()
                         if len(words) >= 4 and words[1].upper() == "LOGIN":
                             good = words[2].strip('"') == "\(Self.user)" and words[3].strip('"') == "\(Self.password)"
+                            log("LOGIN")
+                            if not good and \(holdsFailures ? "True" : "False"):
+                                while not os.path.exists(sys.argv[3]):
+                                    time.sleep(0.02)
+                            log("ANSWERED")
                             self.wfile.write((words[0] + (" OK LOGIN done\\r\\n" if good else " NO LOGIN failed\\r\\n")).encode())
                         elif len(words) >= 2 and words[1].upper() == "LOGOUT":
                             self.wfile.write(b"* BYE\\r\\n" + words[0].encode() + b" OK\\r\\n")
@@ -37,13 +49,13 @@ final class SaslauthdFixture: @unchecked Sendable {
             socketserver.ThreadingTCPServer.allow_reuse_address = True
             socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), Login).serve_forever()
             """)
-        try start("python3 '\(responder)' \(imapPort)")
+        try start("python3 '\(responder)' \(imapPort) '\(directory.file("logins"))' '\(directory.file("release"))'")
         try LoopbackPort.waitUntilAccepting(imapPort)
         guard let saslauthd = ExternalTool.find("saslauthd") else {
             throw TestSupportError("saslauthd is not installed (run scripts/bootstrap)")
         }
         // -d keeps it in the foreground (a child of its watchdog); -m puts the socket here.
-        try start("\(saslauthd) -d -a rimap -O 127.0.0.1/\(imapPort) -m '\(directory.path)' -n 1")
+        try start("\(saslauthd) -d -a rimap -O 127.0.0.1/\(imapPort) -m '\(directory.path)' -n \(workers)")
         let deadline = ContinuousClock.now + .seconds(20)
         while !FileManager.default.fileExists(atPath: socketPath) {
             guard ContinuousClock.now < deadline else { throw TestSupportError("saslauthd did not create \(socketPath)") }
@@ -51,13 +63,22 @@ final class SaslauthdFixture: @unchecked Sendable {
         }
     }
 
+    /// How many LOGIN commands the IMAP responder received, and how many it answered.
+    var logins: (received: Int, answered: Int) {
+        let lines = (try? String(contentsOfFile: directory.file("logins"), encoding: .utf8))?.split(separator: "\n") ?? []
+        return (lines.filter { $0 == "LOGIN" }.count, lines.filter { $0 == "ANSWERED" }.count)
+    }
+
     private func start(_ command: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // setsid: the daemon leads a process group of its own, so that its workers (saslauthd -n)
+        // go with it.
         process.arguments = ["-c", """
-            \(command) </dev/null >/dev/null 2>&1 &
+            setsid \(command) </dev/null >/dev/null 2>&1 &
             child=$!
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null && [ ! -e '\(stopFile)' ]; do sleep 0.1; done
+            kill -9 -$child 2>/dev/null
             kill -9 $child 2>/dev/null
             """]
         process.standardInput = FileHandle.nullDevice
@@ -65,6 +86,11 @@ final class SaslauthdFixture: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         processes.append(process)
+    }
+
+    /// Lets the IMAP responder answer the wrong passwords it holds, and those that come later.
+    func releaseFailures() {
+        _ = FileManager.default.createFile(atPath: directory.file("release"), contents: nil)
     }
 
     private var stopFile: String { directory.file("stop") }

@@ -1,6 +1,7 @@
 import Foundation
 import MailMaps
 import MailMapsBerkeleyDB
+import MailSystem
 import Testing
 import TestSupport
 
@@ -235,13 +236,13 @@ struct BerkeleyDBPoolTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("access.db")
         try MapTools.makemap("hash", text: "a.example OK\n", output: path)
-        let pool = MailMapThreadPool(threads: 1)
+        let pool = WorkerPool(.init(name: "bdb-test", threads: 1, queueLimit: 4, deadline: .seconds(30)))
         defer { pool.shutdown() }
         let map = try BerkeleyDBMap(path: path, format: .hash, threadPool: pool)
 
         let gate = DispatchSemaphore(value: 0)
         let answered = AnsweredFlag()
-        let busy = Task { await pool.run { gate.wait() } }
+        let busy = Task { try await pool.run { gate.wait() } }
         try await Task.sleep(for: .milliseconds(100))
         let lookup = Task {
             let value = try await map.lookup("a.example")
@@ -251,7 +252,7 @@ struct BerkeleyDBPoolTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(!answered.isSet, "the lookup answered while the pool's only thread was busy")
         gate.signal()
-        await busy.value
+        try await busy.value
         #expect(try await lookup.value == "OK")
     }
 }

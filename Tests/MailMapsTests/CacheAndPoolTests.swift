@@ -1,8 +1,10 @@
+import Foundation
 import MailMaps
+import MailSystem
 import Testing
 import TestSupport
 
-@Suite("the answer cache and the thread pool")
+@Suite("the answer cache and the maps' worker pool")
 struct CacheAndPoolTests {
     @Test("answers expire after their TTL")
     func expiry() {
@@ -64,66 +66,61 @@ struct CacheAndPoolTests {
         #expect(try await cached.lookup("a.example") == "FIXED")
     }
 
-    @Test("work runs on the pool's threads, and inline when already there")
-    func poolThreads() async throws {
-        let pool = MailMapThreadPool(threads: 2, name: "test")
-        defer { pool.shutdown() }
-        #expect(!pool.isCurrentThreadInPool)
-        let onPool = await pool.run { pool.isCurrentThreadInPool }
-        #expect(onPool)
-        let nested = await pool.run { () -> Bool in
-            // Already on the pool: run() would not hop; isCurrentThreadInPool says so.
-            pool.isCurrentThreadInPool && !MailMapThreadPool.shared.isCurrentThreadInPool
-        }
-        #expect(nested)
-    }
-
-    @Test("typed errors come back from the pool")
-    func poolErrors() async {
-        let pool = MailMapThreadPool(threads: 1)
-        defer { pool.shutdown() }
-        let error = await #expect(throws: MailMapError.self) {
-            try await pool.run { () throws(MailMapError) -> Int in
-                throw MailMapError(.lookupFailed, map: "test", message: "failed on the pool")
+    @Test("a pool that cannot take the work fails the map's operation at once as unavailable, naming the map")
+    func fullPool() async throws {
+        let pool = WorkerPool(.init(name: "maps-full", threads: 1, queueLimit: 1, deadline: .seconds(30)))
+        let registry = {
+            var registry = MailMapRegistry(threadPool: pool)
+            registry.registerStandardTypes()
+            return registry
+        }()
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let busy = Task { try await pool.run { started.signal(); gate.wait() } }
+        try await offThread { started.wait() }
+        // Two opens: whichever comes first waits in the queue's one place, the other is refused.
+        try await withThrowingTaskGroup(of: Result<String?, MailMapError>.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    do throws(MailMapError) {
+                        return .success(try await registry.open("inline:{ a=b }").lookup("a"))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
             }
+            let first = try #require(try await group.next())
+            guard case .failure(let error) = first else {
+                Issue.record("a map opened although the pool's only thread was busy and its queue full")
+                return
+            }
+            #expect(error.kind == .unavailable)
+            #expect(error.map == "inline:{ a=b }")
+            #expect(error.message == "inline:{ a=b }: worker pool maps-full is full: 1 calls wait for its 1 threads; try again later")
+            gate.signal()
+            #expect(try await group.next() == .success("b"))
         }
-        #expect(error?.message == "failed on the pool")
-    }
-
-    @Test("work given to a pool that was shut down still runs, on the caller's thread")
-    func afterShutdown() async {
-        let pool = MailMapThreadPool(threads: 1)
-        #expect(await pool.run { 1 } == 1)
+        try await busy.value
+        #expect(try await registry.open("inline:{ a=b }").lookup("a") == "b")
         pool.shutdown()
-        #expect(await pool.run { pool.isCurrentThreadInPool } == false)
     }
 
-    @Test("many concurrent calls all complete, with more callers than threads")
-    func concurrency() async {
-        let pool = MailMapThreadPool(threads: 2)
-        defer { pool.shutdown() }
-        let total = await withTaskGroup(of: Int.self) { group in
-            for index in 0..<500 {
-                group.addTask { await pool.run { index } }
-            }
-            return await group.reduce(0, +)
-        }
-        #expect(total == (0..<500).reduce(0, +))
-    }
-
-    @Test("a task that prefers the pool as its executor runs there, and lookups do not hop")
+    @Test("a task that prefers the maps' pool runs there, and the pool's work runs inline without a hop")
     func taskExecutorPreference() async throws {
-        let pool = MailMapThreadPool(threads: 1)
+        let pool = WorkerPool(.init(name: "maps-prefer", threads: 1, queueLimit: 4, deadline: .seconds(30)))
         defer { pool.shutdown() }
-        let onPool = await withTaskExecutorPreference(pool) {
-            await Self.currentThreadIsIn(pool)
+        let (onPool, inline) = await withTaskExecutorPreference(pool) { () async -> (Bool, Bool) in
+            let thread = pthread_self()
+            let inline = (try? await pool.run { pthread_equal(pthread_self(), thread) != 0 }) ?? false
+            return (await Self.currentThreadIsIn(pool), inline)
         }
         #expect(onPool)
+        #expect(inline)
         let outside = await Self.currentThreadIsIn(pool)
         #expect(!outside)
     }
 
-    private nonisolated static func currentThreadIsIn(_ pool: MailMapThreadPool) async -> Bool {
+    private nonisolated static func currentThreadIsIn(_ pool: WorkerPool) async -> Bool {
         pool.isCurrentThreadInPool
     }
 }

@@ -1,8 +1,12 @@
 import Logging
 import MailServer
+import MailSystem
 import NIOCore
 import Testing
 import TestSupport
+
+/// Threads for the servers tests run in this process.
+let testServerThreads = WorkerPool(.init(name: "test-servers", threads: 2, queueLimit: 1000, deadline: .seconds(600)))
 
 /// Starts a server on a free loopback port for the duration of `body`.
 func withServer(
@@ -15,7 +19,9 @@ func withServer(
     configure(&configuration)
     let server = try await SMTPServer.bind(configuration: configuration, backend: backend, logger: Logger(label: "test"))
     let port = try #require(server.localAddresses.first?.port)
-    let running = Task { try await server.run() }
+    // The server's sessions run on threads of their own: the test process's two cooperative
+    // threads are shared with every other suite, and a busy one must not time a session out.
+    let running = Task { try await server.run(on: testServerThreads) }
     defer { running.cancel() }
     try await body(port)
 }

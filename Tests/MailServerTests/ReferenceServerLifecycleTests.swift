@@ -5,7 +5,7 @@ import TestSupport
 /// `swiftmta serve`, `check-config` and `auth` as an administrator meets them: start-up errors in
 /// one line, every configuration error at once, connection limits, a graceful SIGTERM, and the
 /// memory an idle connection costs.
-@Suite("swiftmta serve: start, limits, shutdown; check-config; auth")
+@Suite("swiftmta serve: start, limits, shutdown; check-config; auth", .serialized)
 struct ReferenceServerLifecycleTests {
     static var executable: String { ServeProcess.executable }
 

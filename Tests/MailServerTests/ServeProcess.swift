@@ -1,4 +1,5 @@
 import Foundation
+import MailServer
 import Testing
 import TestSupport
 
@@ -26,6 +27,9 @@ final class ServeProcess: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "swiftmta-serve")
         try prepare(directory)
         var configuration = configuration
+        if !configuration.contains("[queue]") {
+            configuration += "\n[queue]\ndirectory = \"var/spool\"\n"
+        }
         if !resolvesSenders {
             if configuration.contains("[relay]") {
                 configuration = configuration.replacingOccurrences(of: "[relay]", with: "[relay]\naccept_unresolvable_domains = true")
@@ -65,15 +69,26 @@ final class ServeProcess: @unchecked Sendable {
     /// What the server printed and logged so far.
     var output: String { process.output() }
 
-    /// The messages in the development sink: each `.eml` file's text with its `.envelope`.
-    func sink() throws -> [(envelope: String, text: String)] {
-        let folder = directory.file("var/spool/development-sink")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return try names.filter { $0.hasSuffix(".envelope") }.sorted().map { name in
-            let id = String(name.dropLast(".envelope".count))
-            return (try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8),
-                    try String(contentsOfFile: "\(folder)/\(id).eml", encoding: .utf8))
+    /// Stops the server (SIGTERM: a graceful shutdown, exit 0 expected) and reads what its
+    /// spool holds: each message's envelope as lines (`sender <…>`, `recipient <…>`,
+    /// `authenticated USER`, `auth VALUE`, `protocol NAME`) and its text.
+    func stored() async throws -> [(envelope: String, text: String)] {
+        process.send(signal: SIGTERM)
+        let status = try await offThread { self.process.exitStatus(within: .seconds(60)) }
+        guard status == 0 else { throw TestSupportError("swiftmta serve exited with \(String(describing: status)): \(output)") }
+        let queue = try await MailQueue.open(directory: directory.file("var/spool"))
+        var messages: [(envelope: String, text: String)] = []
+        for message in queue.list().sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
+            let envelope = message.envelope
+            var lines = ["sender \(envelope.reversePath)", "client [\(envelope.client.address ?? "")]", "protocol \(envelope.client.protocolName)"]
+            if let user = envelope.client.authenticatedUser { lines.append("authenticated \(user)") }
+            if let auth = envelope.mailParameters.authenticatedSender { lines.append("auth \(auth)") }
+            lines += envelope.recipients.map { "recipient \($0.path)" }
+            let text = try await queue.body(of: message.id).collect(upTo: 16 << 20)
+            messages.append((lines.joined(separator: "\n"), String(buffer: text)))
         }
+        await queue.close()
+        return messages
     }
 
     /// Adds a user to `var/auth/passwd` with `swiftmta auth add`.

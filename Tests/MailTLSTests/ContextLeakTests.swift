@@ -39,9 +39,11 @@ extension MailTLSSuite {
                 return (loaded, try Self.residentBytes() - before)
             }
             #expect(loaded == 0, "the failing configuration loaded")
-            // Leaking the context with the chain it holds costs kilobytes an attempt
-            // (tens of MiB here); freeing it leaves only allocator noise.
-            #expect(growth < 8 << 20, "resident set grew by \(growth >> 10) KiB over 10,000 failed configurations")
+            // Leaking the context with the chain it holds costs about 25 KiB an attempt (252 MB over
+            // 10,000 measured before the fix); freeing it leaves allocator noise. The resident set is
+            // the whole test process's, and other suites run beside this one (18 MB seen once), so
+            // the bound sits well above that noise and far below the leak.
+            #expect(growth < 96 << 20, "resident set grew by \(growth >> 10) KiB over 10,000 failed configurations")
         }
     }
 }

@@ -28,14 +28,14 @@ struct ClientServerMachineTests {
         policy: Policy = Policy(),
         credentials: [UInt8]? = nil,
         messages: [(SMTPEnvelope, String)]
-    ) -> Outcome {
+    ) throws -> Outcome {
         var client = SMTPClientStateMachine(configuration: clientConfiguration)
         var server = SMTPServerStateMachine(configuration: serverConfiguration)
         var outcome = Outcome()
         var pendingMessages = messages[...]
         var currentText = ""
         var storing = ""
-        client.start()
+        try client.start()
         server.start()
         var rounds = 0
         while !client.isClosed, rounds < 10_000 {
@@ -76,40 +76,41 @@ struct ClientServerMachineTests {
                 switch action {
                 case .send(let command): command.encode(into: &toServer)
                 case .sendText(var text): toServer.writeBuffer(&text)
-                case .startTLS: client.tlsEstablished()
+                case .startTLS: try client.tlsEstablished()
                 case .authenticate(let offered):
                     if let credentials, offered.contains("PLAIN") {
-                        client.startAuthentication(mechanism: "PLAIN", initialResponse: credentials)
+                        try client.startAuthentication(mechanism: "PLAIN", initialResponse: credentials)
                     } else {
-                        client.skipAuthentication()
+                        try client.skipAuthentication()
                     }
-                case .authenticationChallenge: client.cancelAuthentication()
+                case .authenticationChallenge: try client.cancelAuthentication()
                 case .ready(let capabilities):
                     outcome.clientCapabilities = capabilities
                     if let (envelope, text) = pendingMessages.popFirst() {
                         currentText = text
-                        client.send(envelope)
+                        try client.send(envelope)
                     } else {
-                        client.quit()
+                        try client.quit()
                     }
                 case .sendMessage:
                     // In two pieces, to exercise the encoder across calls.
                     let half = currentText.index(currentText.startIndex, offsetBy: currentText.count / 2)
-                    client.messageText(ByteBuffer(string: String(currentText[..<half])))
-                    client.messageText(ByteBuffer(string: String(currentText[half...])))
-                    client.endMessage()
+                    try client.messageText(ByteBuffer(string: String(currentText[..<half])))
+                    try client.messageText(ByteBuffer(string: String(currentText[half...])))
+                    try client.endMessage()
                 case .transactionComplete(let result):
                     outcome.results.append(result)
                     if let (envelope, text) = pendingMessages.popFirst() {
                         currentText = text
-                        client.send(envelope)
+                        try client.send(envelope)
                     }
+                case .abandonMessage: break
                 case .failed(let error): outcome.failure = error
                 case .close: break
                 }
             }
             if client.awaitedReply == nil, !client.isClosed, pendingMessages.isEmpty, toServer.readableBytes == 0, toClient.readableBytes == 0 {
-                client.quit()
+                try client.quit()
                 continue
             }
             if toServer.readableBytes > 0 { server.receive(toServer) }
@@ -128,7 +129,7 @@ struct ClientServerMachineTests {
         var server = SMTPServerConfiguration(hostname: "mx.example.test")
         if !pipelining { server.extensions.remove(.pipelining) }
         let envelope = SMTPEnvelope(reversePath: Self.alice, recipients: [Self.to("bob@example.test"), Self.to("nobody@example.test"), Self.to("carol@example.test")])
-        let outcome = Self.converse(
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", tlsPolicy: .never), server: server,
             policy: Policy(refuse: ["<nobody@example.test>"]),
             messages: [(envelope, "Subject: one\r\n\r\n.dot\r\n"), (SMTPEnvelope(reversePath: .null, recipients: [Self.to("bob@example.test")]), "two")])
@@ -145,7 +146,7 @@ struct ClientServerMachineTests {
     func allRefused(pipelining: Bool) throws {
         var server = SMTPServerConfiguration(hostname: "mx.example.test")
         if !pipelining { server.extensions.remove(.pipelining) }
-        let outcome = Self.converse(
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", tlsPolicy: .never), server: server,
             policy: Policy(refuse: ["<nobody@example.test>"]),
             messages: [(SMTPEnvelope(reversePath: Self.alice, recipients: [Self.to("nobody@example.test")]), "text"),
@@ -159,9 +160,9 @@ struct ClientServerMachineTests {
     }
 
     @Test("BDAT when the server offers CHUNKING and the client prefers it")
-    func chunking() {
+    func chunking() throws {
         let text = String(repeating: "line of text\r\n", count: 10_000)
-        let outcome = Self.converse(
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", tlsPolicy: .never, prefersChunking: true),
             server: SMTPServerConfiguration(hostname: "mx.example.test"),
             messages: [(SMTPEnvelope(reversePath: Self.alice, recipients: [Self.to("bob@example.test")]), text)])
@@ -171,8 +172,8 @@ struct ClientServerMachineTests {
     }
 
     @Test("STARTTLS, then AUTH PLAIN after TLS only")
-    func startTLSThenAuth() {
-        let outcome = Self.converse(
+    func startTLSThenAuth() throws {
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", tlsPolicy: .required, wantsAuthentication: true),
             server: SMTPServerConfiguration(hostname: "mx.example.test", startTLSAvailable: true, authMechanismsWithTLS: ["PLAIN", "LOGIN"]),
             credentials: Array("\0user\0secret".utf8),
@@ -184,8 +185,8 @@ struct ClientServerMachineTests {
     }
 
     @Test("TLS required but not offered: the session fails before any mail")
-    func tlsRequired() {
-        let outcome = Self.converse(
+    func tlsRequired() throws {
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", tlsPolicy: .required),
             server: SMTPServerConfiguration(hostname: "mx.example.test"),
             messages: [(SMTPEnvelope(reversePath: Self.alice, recipients: [Self.to("bob@example.test")]), "hi")])
@@ -194,8 +195,8 @@ struct ClientServerMachineTests {
     }
 
     @Test("a wrong password fails the session")
-    func wrongPassword() {
-        let outcome = Self.converse(
+    func wrongPassword() throws {
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", tlsPolicy: .never, wantsAuthentication: true),
             server: SMTPServerConfiguration(hostname: "mx.example.test", authMechanismsWithoutTLS: ["PLAIN"]),
             credentials: Array("\0user\0wrong".utf8),
@@ -206,8 +207,8 @@ struct ClientServerMachineTests {
     }
 
     @Test("LMTP: one final reply per accepted recipient")
-    func lmtp() {
-        let outcome = Self.converse(
+    func lmtp() throws {
+        let outcome = try Self.converse(
             client: .init(hostname: "client.example", dialect: .lmtp, tlsPolicy: .never),
             server: SMTPServerConfiguration(hostname: "mx.example.test", dialect: .lmtp),
             policy: Policy(refuse: ["<nobody@example.test>"], lmtpReplies: [SMTPReply(250, .success, "ok bob"), SMTPReply(452, EnhancedStatusCode(4, 2, 2), "carol over quota")]),
@@ -220,9 +221,9 @@ struct ClientServerMachineTests {
     }
 
     @Test("EHLO refused by an old server: the client falls back to HELO")
-    func heloFallback() {
+    func heloFallback() throws {
         var client = SMTPClientStateMachine(configuration: .init(hostname: "client.example", tlsPolicy: .never))
-        client.start()
+        try client.start()
         client.receive(ByteBuffer(string: "220 old.example SMTP\r\n"))
         #expect(client.next() == .send(.ehlo("client.example")))
         client.receive(ByteBuffer(string: "500 Command unrecognized\r\n"))
@@ -236,9 +237,9 @@ struct ClientServerMachineTests {
     }
 
     @Test("a 554 greeting fails the session politely")
-    func refusedGreeting() {
+    func refusedGreeting() throws {
         var client = SMTPClientStateMachine(configuration: .init(hostname: "client.example"))
-        client.start()
+        try client.start()
         client.receive(ByteBuffer(string: "554 5.7.1 go away\r\n"))
         guard case .failed(let error)? = client.next() else {
             Issue.record("no failure")
@@ -251,9 +252,9 @@ struct ClientServerMachineTests {
     }
 
     @Test("garbage from the server is a protocol violation")
-    func garbage() {
+    func garbage() throws {
         var client = SMTPClientStateMachine(configuration: .init(hostname: "client.example"))
-        client.start()
+        try client.start()
         client.receive(ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\n"))
         guard case .failed(let error)? = client.next() else {
             Issue.record("no failure")

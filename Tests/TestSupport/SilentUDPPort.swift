@@ -32,3 +32,21 @@ public final class SilentUDPPort: @unchecked Sendable {
         close(descriptor)
     }
 }
+
+extension SilentUDPPort {
+    /// How many bytes of datagrams wait unread on the port (the `rx_queue` of /proc/net/udp):
+    /// more than zero once a query reached it.
+    public var unreadBytes: Int {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/udp") else { return -1 }
+        defer { try? handle.close() }
+        let table = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        let local = String(format: "0100007F:%04X", port)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[1] == local else { continue }
+            let queues = fields[4].split(separator: ":")
+            return queues.count == 2 ? Int(queues[1], radix: 16) ?? 0 : 0
+        }
+        return 0
+    }
+}

@@ -5,8 +5,11 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// The directory's path.
     public let path: String
 
-    public init(prefix: String = "swiftmta-test") throws {
-        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix).XXXXXX")
+    /// A directory in the system's temporary directory, or in `parent` (created if need be) —
+    /// for programs such as Sendmail that refuse files below a world-writable directory.
+    public init(prefix: String = "swiftmta-test", in parent: String? = nil) throws {
+        if let parent { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let template = ((parent ?? NSTemporaryDirectory()) as NSString).appendingPathComponent("\(prefix).XXXXXX")
         var bytes = Array(template.utf8CString)
         guard let created = mkdtemp(&bytes) else {
             throw TestSupportError("mkdtemp \(template) failed: \(String(cString: strerror(errno)))")

@@ -1,3 +1,5 @@
+import MailSystem
+
 /// Where a server's native mechanisms get the truth about users: the protocol an embedding
 /// application implements over its own user store (a map, a database, PAM).
 ///
@@ -51,7 +53,7 @@ extension SASLCredentialVerifier {
         }
         guard needsThread else { return stored.contains { $0.matches(password) } && isKnown }
         let meter = KeyDerivationMeter.current
-        let matched = await BlockingThreadPool.keyDerivation.run {
+        let matched = try await WorkerPool.keyDerivation.authenticationWork {
             KeyDerivationMeter.$current.withValue(meter) { stored.contains { $0.matches(password) } }
         }
         return matched && isKnown

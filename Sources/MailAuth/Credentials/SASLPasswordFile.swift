@@ -1,3 +1,5 @@
+import MailSystem
+
 /// A credential verifier over a text file of users, one per line:
 ///
 /// ```
@@ -29,7 +31,12 @@ public struct SASLPasswordFile: SASLCredentialVerifier, CustomStringConvertible 
     /// - Throws: ``SASLError/Kind/configuration`` naming the file (and line) when it cannot be
     ///   read or a line is malformed.
     public init(path: String) throws(SASLError) {
-        let text = try TextFile.read(path, limit: Self.maximumFileSize)
+        let text: String
+        do {
+            text = try BoundedFile.readText(path, limit: Self.maximumFileSize)
+        } catch {
+            throw SASLError(unreadable: error)
+        }
         try self.init(contents: text, path: path)
     }
 

@@ -1,9 +1,11 @@
+import MailSystem
+
 /// A client exchange run by libsasl2 (`sasl_client_start` and `sasl_client_step`), for smart hosts
 /// that need a mechanism only a libsasl2 plugin provides, or to check MailAuth against Cyrus.
 ///
 /// The credentials reach libsasl2 through its USER, AUTHNAME, PASS and GETREALM callbacks, from
 /// memory this value owns and overwrites when done. Client plugins for password mechanisms do not
-/// block; a network-backed plugin (GSSAPI) may.
+/// block; a network-backed plugin (GSSAPI) may, so ``step(_:)`` runs on libsasl2's worker pool.
 public struct CyrusSASLClientMechanism: SASLClientMechanism {
     private enum State {
         case initial
@@ -54,11 +56,16 @@ public struct CyrusSASLClientMechanism: SASLClientMechanism {
         }
     }
 
-    public mutating func step(_ challenge: [UInt8]) throws(SASLError) -> [UInt8] {
+    /// The response to the server's challenge, computed by `sasl_client_step` on libsasl2's pool
+    /// (`WorkerPool.libsasl2`: a plugin may block); ``SASLError/Kind/temporaryFailure`` when the
+    /// pool is full or late.
+    public mutating func step(_ challenge: [UInt8]) async throws(SASLError) -> [UInt8] {
         switch state {
         case .running:
             state = .done
-            switch connection.clientStep(challenge) {
+            let connection = connection
+            let outcome = try await WorkerPool.libsasl2.authenticationWork(mechanism: name) { connection.clientStep(challenge) }
+            switch outcome {
             case .continuing(let output):
                 state = .running
                 return output ?? []

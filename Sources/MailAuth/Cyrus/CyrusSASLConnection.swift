@@ -13,7 +13,7 @@ import Darwin
 ///
 /// A connection is used by one thread at a time (the mechanism that owns it awaits each call).
 /// Server calls can block (saslauthd, PAM, a sasldb read): callers run them on
-/// ``BlockingThreadPool``.
+/// ``CyrusSASLServer/threadPool``.
 final class CyrusSASLConnection: @unchecked Sendable {
     /// What a start or step call returned.
     enum Outcome {

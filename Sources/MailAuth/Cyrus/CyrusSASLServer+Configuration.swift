@@ -1,3 +1,5 @@
+import MailSystem
+
 extension CyrusSASLServer {
     /// How libsasl2 checks passwords (its `pwcheck_method` option).
     public struct PasswordCheckMethod: Hashable, Sendable, CustomStringConvertible {
@@ -82,7 +84,12 @@ extension CyrusSASLServer {
         ///
         /// - Throws: ``SASLError/Kind/configuration`` naming the file and line.
         public mutating func load(applicationFile path: String) throws(SASLError) {
-            let text = try TextFile.read(path, limit: 1 << 20)
+            let text: String
+            do {
+                text = try BoundedFile.readText(path, limit: 1 << 20)
+            } catch {
+                throw SASLError(unreadable: error)
+            }
             var lineNumber = 0
             for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
                 lineNumber += 1

@@ -1,4 +1,5 @@
 internal import CSASL
+public import MailSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -26,22 +27,28 @@ import Darwin
 /// `sasl_server_start`, `sasl_server_step` and `sasl_checkpass` block: a sasldb2 read touches the
 /// disk, saslauthd answers over a socket, and PAM may sleep seconds after a wrong password. The
 /// async entry points (``CyrusSASLServerMechanism``'s `start`/`step`, ``verifyPassword(_:for:)``)
-/// therefore run those calls on MailAuth's own small thread pool and suspend the caller, so neither
-/// an event-loop thread nor Swift's cooperative pool ever waits on libsasl2. Creating the server and
+/// therefore run those calls on a `WorkerPool` of libsasl2's own (``threadPool``,
+/// `WorkerPool.Configuration.libsasl2` unless given another) and suspend the caller, so neither
+/// an event-loop thread nor Swift's cooperative pool ever waits on libsasl2. The pool is bounded:
+/// when its threads all wait on a slow saslauthd or PAM and its queue is full, or a call is not
+/// answered within its deadline, the exchange fails at once with
+/// ``SASLError/Kind/temporaryFailure`` instead of waiting. Creating the server and
 /// ``makeMechanism(_:context:)`` only allocate and do not block.
 public struct CyrusSASLServer: SASLServerBackend, SASLCredentialVerifier {
     /// The configuration in force.
     public let configuration: Configuration
     /// The mechanisms libsasl2 offers under this configuration, as `sasl_listmech` reports them.
     public let mechanisms: [SASLMechanismName]
+    /// Where libsasl2's blocking calls run.
+    public let threadPool: WorkerPool
     private let options: CyrusSASLOptions
 
-    /// A server bridge.
+    /// A server bridge whose blocking libsasl2 calls run on `threadPool`.
     ///
     /// - Throws: ``SASLError/Kind/configuration`` when the sasldb2 file named for `auxprop` is
     ///   missing or unreadable (with the path and the system's reason), or when libsasl2 cannot
     ///   start (the underlying ``CyrusSASLError`` is attached).
-    public init(configuration: Configuration) throws(SASLError) {
+    public init(configuration: Configuration, threadPool: WorkerPool = .libsasl2) throws(SASLError) {
         let resolved = configuration.resolvedOptions
         let auxiliaryStores = (resolved["auxprop_plugin"] ?? "").split(separator: " ")
         if configuration.passwordCheck.contains(.auxprop), auxiliaryStores.isEmpty {
@@ -57,6 +64,7 @@ public struct CyrusSASLServer: SASLServerBackend, SASLCredentialVerifier {
             }
         }
         self.configuration = configuration
+        self.threadPool = threadPool
         options = CyrusSASLOptions(resolved)
         do {
             let probe = try CyrusSASLConnection.server(
@@ -78,24 +86,29 @@ public struct CyrusSASLServer: SASLServerBackend, SASLCredentialVerifier {
             let connection = try CyrusSASLConnection.server(
                 service: configuration.service, serverName: configuration.serverName,
                 userRealm: configuration.userRealm, options: options, context: context)
-            return CyrusSASLServerMechanism(name: mechanism, connection: connection)
+            return CyrusSASLServerMechanism(name: mechanism, connection: connection, threadPool: threadPool)
         } catch {
             throw SASLError(.temporaryFailure, "libsasl2 cannot make a connection", mechanism: mechanism, underlyingError: error)
         }
     }
 
-    /// Checks a password with `sasl_checkpass` on MailAuth's own threads (it may block).
+    /// Checks a password with `sasl_checkpass` on ``threadPool`` (it may block).
+    ///
+    /// - Throws: ``SASLError/Kind/temporaryFailure`` when the pool is full or the check is late,
+    ///   and libsasl2's errors.
     public func verifyPassword(_ password: SASLSecret, for authenticationIdentity: String) async throws -> Bool {
         // libsasl2 would cut a password at its first NUL.
         guard !password.isEmpty, !password.bytes.contains(0) else { return false }
         let configuration = configuration
         let options = options
-        return try await BlockingThreadPool.libsasl2.run { () throws(CyrusSASLError) -> Bool in
-            let connection = try CyrusSASLConnection.server(
-                service: configuration.service, serverName: configuration.serverName,
-                userRealm: configuration.userRealm, options: options, context: SASLServerContext())
-            return try connection.checkPassword(user: authenticationIdentity, password: password.bytes)
-        }
+        return try await threadPool.authenticationWork {
+            Result { () throws(CyrusSASLError) -> Bool in
+                let connection = try CyrusSASLConnection.server(
+                    service: configuration.service, serverName: configuration.serverName,
+                    userRealm: configuration.userRealm, options: options, context: SASLServerContext())
+                return try connection.checkPassword(user: authenticationIdentity, password: password.bytes)
+            }
+        }.get()
     }
 
     /// libsasl2 hands out no stored secrets: challenge-response mechanisms run inside it instead.

@@ -1,10 +1,12 @@
 internal import CSASL
+import MailSystem
 
 /// One server exchange run by libsasl2 (`sasl_server_start` and `sasl_server_step`), made by
 /// ``CyrusSASLServer/makeMechanism(_:context:)``.
 ///
-/// Each call runs libsasl2 on MailAuth's own threads and suspends the caller meanwhile (libsasl2
-/// may block on sasldb2, saslauthd or PAM). libsasl2 sends any final server data (SCRAM's `v=`,
+/// Each call runs libsasl2 on the server's ``CyrusSASLServer/threadPool`` and suspends the caller
+/// meanwhile (libsasl2 may block on sasldb2, saslauthd or PAM); a pool that is full or late fails
+/// the exchange with ``SASLError/Kind/temporaryFailure``. libsasl2 sends any final server data (SCRAM's `v=`,
 /// DIGEST-MD5's `rspauth`) as a last challenge and completes on the client's empty response, so
 /// success never carries additional data.
 public struct CyrusSASLServerMechanism: SASLServerMechanism {
@@ -16,13 +18,15 @@ public struct CyrusSASLServerMechanism: SASLServerMechanism {
 
     public let name: SASLMechanismName
     private let connection: CyrusSASLConnection
+    private let threadPool: WorkerPool
     private let limits: SASLLimits
     private var state = State.initial
     private var messages = 0
 
-    init(name: SASLMechanismName, connection: CyrusSASLConnection, limits: SASLLimits = .default) {
+    init(name: SASLMechanismName, connection: CyrusSASLConnection, threadPool: WorkerPool, limits: SASLLimits = .default) {
         self.name = name
         self.connection = connection
+        self.threadPool = threadPool
         self.limits = limits
     }
 
@@ -33,7 +37,7 @@ public struct CyrusSASLServerMechanism: SASLServerMechanism {
             if let initialResponse { try count(initialResponse) }
             let connection = connection
             let mechanism = name.rawValue
-            let outcome = await BlockingThreadPool.libsasl2.run {
+            let outcome = try await threadPool.authenticationWork(mechanism: name) {
                 connection.serverStart(mechanism: mechanism, input: initialResponse)
             }
             return try handle(outcome)
@@ -49,7 +53,7 @@ public struct CyrusSASLServerMechanism: SASLServerMechanism {
             state = .done
             try count(response)
             let connection = connection
-            let outcome = await BlockingThreadPool.libsasl2.run { connection.serverStep(response) }
+            let outcome = try await threadPool.authenticationWork(mechanism: name) { connection.serverStep(response) }
             return try handle(outcome)
         case .initial, .done:
             state = .done

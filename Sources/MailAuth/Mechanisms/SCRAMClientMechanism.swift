@@ -1,3 +1,5 @@
+import MailSystem
+
 /// SCRAM on the client (RFC 5802; SHA-256 by RFC 7677), with or without channel binding.
 ///
 /// The exchange: the client-first message as initial response; the client-final message with the
@@ -6,9 +8,11 @@
 /// that reports success without a valid signature fails ``finish(additionalData:)``: it never
 /// proved it knows the password.
 ///
-/// ``step(_:)`` runs PBKDF2 on the calling thread for the server's iteration count (a few
-/// milliseconds at 4,096; the count is capped by ``SASLLimits/maximumSCRAMIterations``). An event
-/// loop that must not stall that long calls it from a thread pool.
+/// ``step(_:)`` runs PBKDF2 for the server's iteration count on MailAuth's key-derivation pool
+/// (`WorkerPool.keyDerivation`, see `WorkerPool.Configuration.keyDerivation`), never on the
+/// caller's thread, and suspends meanwhile: a few milliseconds at 4,096 iterations. The count a
+/// server may choose is capped by ``SASLLimits/maximumSCRAMIterations`` (100,000 by default); a
+/// server asking for more fails the exchange before any work is done.
 public struct SCRAMClientMechanism: SASLClientMechanism {
     private enum State {
         case initial
@@ -92,11 +96,11 @@ public struct SCRAMClientMechanism: SASLClientMechanism {
         }
     }
 
-    public mutating func step(_ challenge: [UInt8]) throws(SASLError) -> [UInt8] {
+    public mutating func step(_ challenge: [UInt8]) async throws(SASLError) -> [UInt8] {
         switch state {
         case .awaitingServerFirst(let bare):
             state = .done
-            let (response, expected) = try clientFinal(serverFirst: challenge, clientFirstBare: bare)
+            let (response, expected) = try await clientFinal(serverFirst: challenge, clientFirstBare: bare)
             state = .awaitingServerFinal(expectedSignature: expected)
             return response
         case .awaitingServerFinal(let expected):
@@ -131,7 +135,7 @@ public struct SCRAMClientMechanism: SASLClientMechanism {
         SASLError(.malformed, "server-first message: \(message)", mechanism: name)
     }
 
-    private func clientFinal(serverFirst: [UInt8], clientFirstBare: [UInt8]) throws(SASLError) -> ([UInt8], [UInt8]) {
+    private func clientFinal(serverFirst: [UInt8], clientFirstBare: [UInt8]) async throws(SASLError) -> ([UInt8], [UInt8]) {
         guard serverFirst.count <= limits.maximumMessageLength else { throw malformed("too long") }
         let attributes: SCRAMAttributes
         do {
@@ -165,8 +169,11 @@ public struct SCRAMClientMechanism: SASLClientMechanism {
         if let channelBinding { bindingInput += channelBinding.data }
         let withoutProof = Array("c=\(Base64.encode(bindingInput)),r=".utf8) + nonce
         let authMessage = clientFirstBare + [UInt8(ascii: ",")] + serverFirst + [UInt8(ascii: ",")] + withoutProof
-        let keys = SCRAMKeys(
-            password: credentials.password.bytes, salt: salt, iterations: iterations, hashFunction: hashFunction)
+        let password = credentials.password.bytes
+        let hashFunction = hashFunction
+        let keys = try await WorkerPool.keyDerivation.authenticationWork(mechanism: name) {
+            SCRAMKeys(password: password, salt: salt, iterations: iterations, hashFunction: hashFunction)
+        }
         let clientSignature = hashFunction.hmac(key: keys.storedKey, authMessage)
         let proof = zip(keys.clientKey, clientSignature).map { $0 ^ $1 }
         let serverSignature = hashFunction.hmac(key: keys.serverKey, authMessage)

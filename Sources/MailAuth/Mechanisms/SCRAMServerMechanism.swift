@@ -1,3 +1,5 @@
+import MailSystem
+
 /// SCRAM on the server (RFC 5802; SHA-256 by RFC 7677), with or without channel binding (`-PLUS`).
 ///
 /// The exchange: the client-first message; the server-first message with the combined nonce, salt
@@ -7,7 +9,9 @@
 /// The store may keep a ``SCRAMVerifier`` for this hash function or the password itself (keys are
 /// then derived for each exchange with a fresh salt). For an unknown user, or one whose store
 /// keeps neither, the server goes on with a salt derived from the user name, so that the exchange
-/// looks the same until the proof fails (RFC 5802 §9). PBKDF2 runs on MailAuth's own threads.
+/// looks the same until the proof fails (RFC 5802 §9). PBKDF2 runs on the
+/// `WorkerPool.keyDerivation` pool; when it is full or late the exchange fails with
+/// ``SASLError/Kind/temporaryFailure``.
 public struct SCRAMServerMechanism: SASLServerMechanism {
     private struct Pending: Sendable {
         let clientFirstBare: [UInt8]
@@ -189,7 +193,7 @@ public struct SCRAMServerMechanism: SASLServerMechanism {
             }).first {
                 let derivationSalt = salt
                 let count = iterationCount
-                let derived = await BlockingThreadPool.keyDerivation.run {
+                let derived = try await WorkerPool.keyDerivation.authenticationWork(mechanism: name) {
                     SCRAMKeys(password: password.bytes, salt: derivationSalt, iterations: count, hashFunction: hashFunction)
                 }
                 keys = (derived.storedKey, derived.serverKey)

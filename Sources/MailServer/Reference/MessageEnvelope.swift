@@ -20,6 +20,8 @@ struct MessageEnvelope: Sendable {
     var authenticatedUser: String?
     /// The protocol as the `Received:` header names it (`ESMTPSA`).
     var protocolName: String
+    /// The TLS version and cipher (`TLSv1.3 TLS_AES_256_GCM_SHA384`) when the session used TLS.
+    var tls: String?
     /// The octets of the text received.
     var size: Int
 }

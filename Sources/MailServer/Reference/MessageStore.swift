@@ -1,13 +1,13 @@
 import NIOCore
 import SMTPProtocol
 
-/// Where the reference server puts the messages it accepts: the durable queue, or until it exists
-/// the development sink. One small protocol, so that which one is used is decided in one place
-/// (``ReferenceSetup``).
+/// Where the reference server puts the messages it accepts: the durable spool (``QueueStore``).
+/// A small protocol of its own, so that the policy backend does not depend on how the store
+/// works, and what it uses is decided in one place (``ReferenceSetup``).
 ///
 /// The text arrives piece by piece (``MessageStoreWriter/append(_:)``) and is never held whole;
-/// ``MessageStoreWriter/commit(_:)`` returns the queue ID only once the message is stored as the
-/// store promises (the queue: on disk and flushed).
+/// ``MessageStoreWriter/commit(_:)`` returns the queue ID only once the message is on disk and
+/// flushed.
 protocol MessageStore: Sendable {
     /// Starts a message.
     func beginMessage() async throws -> any MessageStoreWriter

@@ -135,6 +135,7 @@ struct PolicySession: SMTPSession {
             protocolName: ReceivedHeader(
                 helloKind: hello?.kind, helloName: hello?.domain, clientAddress: client.address, hostname: "", tls: tls, shownUser: nil,
                 authenticated: client.authenticatedUser != nil, smtpUTF8: mailParameters.smtpUTF8, recipients: [], date: "").protocolName,
+            tls: tls.map { "\($0.protocolVersion) \($0.cipher)" },
             size: 0)
         return PolicyMessage(writer: writer, envelope: envelope, store: backend.store, discard: discard, logger: logger)
     }

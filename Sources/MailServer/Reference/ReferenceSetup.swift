@@ -2,8 +2,8 @@ import Logging
 import MailAuth
 import MailMaps
 import MailRouting
+import MailSystem
 import MailTLS
-import NIOPosix
 import SMTPProtocol
 
 /// Turns a ``SwiftMTAConfiguration`` into what the reference server runs: the
@@ -16,12 +16,18 @@ import SMTPProtocol
 /// that cannot be read, a help file that does not parse. All of them are collected, for
 /// `swiftmta check-config`.
 struct ReferenceSetup {
-    /// What is ready to run.
+    /// What is ready to run, once the store is open (``openStore()``).
     struct Prepared {
         var server: ServerConfiguration
-        var backend: PolicyBackend
+        var router: Router
+        var pool: any TaskExecutor
         /// Lines for the start-up summary.
         var summary: [String]
+
+        /// The backend over `store`.
+        func backend(store: any MessageStore, logger: Logger) -> PolicyBackend {
+            PolicyBackend(router: router, pool: pool, store: store, logger: logger)
+        }
     }
 
     let configuration: SwiftMTAConfiguration
@@ -78,17 +84,19 @@ struct ReferenceSetup {
         var help: SendmailHelpFile?
         if let path = configuration.smtp.helpFile {
             do {
-                help = try SendmailHelpFile(text: ConfigurationFile.read(path))
+                help = try SendmailHelpFile(text: BoundedFile.readText(path, limit: 1 << 20))
             } catch let error as SendmailHelpFile.ParseError {
                 errors.append(configuration.error("smtp.help_file", "\(path)\(error.line.map { ":\($0)" } ?? ""): \(error.message)"))
             } catch {
-                errors.append(configuration.error("smtp.help_file", "\(path): \(error)"))
+                errors.append(configuration.error("smtp.help_file", "\(error)"))
             }
         }
 
-        let store = makeStore(errors: &errors, summary: &summary)
+        if !createsFiles {
+            summary.append("accepted mail will be queued in \(configuration.queue.directory) (opened when the server starts)")
+        }
 
-        guard errors.isEmpty, let router, let store else { return (nil, errors) }
+        guard errors.isEmpty, let router else { return (nil, errors) }
         var server = ServerConfiguration(hostname: hostname, listeners: configuration.listeners)
         server.tls = tls
         server.authentication = authentication
@@ -100,8 +108,7 @@ struct ReferenceSetup {
         if let timeout = configuration.smtp.commandTimeout { server.limits.commandTimeout = timeout }
         server.limits.shutdownGracePeriod = configuration.smtp.shutdownGracePeriod
         server.receivedHeaderShowsUser = configuration.smtp.receivedHeaderShowsUser
-        let backend = PolicyBackend(router: router, pool: registry.threadPool, store: store, logger: logger)
-        return (Prepared(server: server, backend: backend, summary: summary), errors)
+        return (Prepared(server: server, router: router, pool: registry.threadPool, summary: summary), errors)
     }
 
     // MARK: - TLS
@@ -251,19 +258,20 @@ struct ReferenceSetup {
 
     // MARK: - The store
 
-    private func makeStore(errors: inout [ConfigurationError], summary: inout [String]) -> (any MessageStore)? {
-        let spool = configuration.queue.directory ?? configuration.directory + "/var/spool"
-        let sink = spool + "/development-sink"
-        if createsFiles {
-            do {
-                try DevelopmentSink.prepare(directory: sink)
-            } catch {
-                errors.append(configuration.error("queue.directory", "\(error)"))
-                return nil
-            }
+    /// Opens the durable spool `[queue] directory` names (recovering what it holds), or the
+    /// error that names the key.
+    func openStore() async -> Result<(store: QueueStore, summary: String), ConfigurationError> {
+        let directory = configuration.queue.directory
+        do {
+            // The spool's own notices (opened, closed) are summed up in the start-up summary.
+            var quiet = logger
+            quiet.logLevel = max(logger.logLevel, .warning)
+            let queue = try await MailQueue.open(directory: directory, logger: quiet)
+            let held = queue.list().count
+            let summary = "accepted mail is queued durably in \(directory) (\(held) message\(held == 1 ? "" : "s") held; no queue runner delivers yet)"
+            return .success((QueueStore(queue: queue), summary))
+        } catch {
+            return .failure(configuration.error("queue.directory", error.message))
         }
-        let store = DevelopmentSink(directory: sink, threadPool: NIOThreadPool.singleton)
-        summary.append(store.summary)
-        return store
     }
 }
