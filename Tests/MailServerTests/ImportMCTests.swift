@@ -202,6 +202,8 @@ struct ImportMCTests {
             define(`HELP_FILE', `/etc/mail/helpfile')dnl
             define(`confMAX_RCPTS_PER_MESSAGE', `250')dnl
             define(`confTO_COMMAND', `1h')dnl
+            define(`confTO_QUEUERETURN', `7d')dnl
+            define(`confMIN_QUEUE_AGE', `30')dnl
             define(`confSERVER_CERT', `MAIL_SETTINGS_DIR/certs/mx.crt')dnl
             define(`confSERVER_KEY', `MAIL_SETTINGS_DIR/certs/mx.key')dnl
             FEATURE(`accept_unresolvable_domains')dnl
@@ -231,6 +233,8 @@ struct ImportMCTests {
         #expect(configuration.smtp.helpFile == "\(maps)/helpfile")
         #expect(configuration.smtp.maximumRecipients == 250)
         #expect(configuration.smtp.commandTimeout == .seconds(3600))
+        #expect(configuration.queue.queueReturn == .seconds(7 * 86_400))
+        #expect(configuration.queue.minQueueAge == .seconds(30 * 60))
         #expect(configuration.tls.certificate == "\(maps)/certs/mx.crt")
         #expect(configuration.listeners.map { "\($0.host):\($0.port) \($0.mode)" } == [
             "0.0.0.0:25 smtp", ":::25 smtp", "0.0.0.0:465 smtps", "192.0.2.1:587 submission",

@@ -510,8 +510,22 @@ extension SendmailMCImporter {
 
     // MARK: - Queue
 
-    mutating func translateQueue() {
+    mutating func translateQueue() throws(MCMacroProcessor.Failure) {
         config.set("queue", "directory", .string("/var/spool/swiftmta"), comment: ["SwiftMTA's own queue (not Sendmail's)"])
+        // Sendmail reads a bare number as days for the queue time-outs, minutes for the ages.
+        for (name, key, unit) in [("confMIN_QUEUE_AGE", "min_queue_age", "m"), ("confMAX_QUEUE_AGE", "max_queue_age", "m"),
+                                  ("confTO_QUEUEWARN", "queuewarn", "d"), ("confTO_QUEUERETURN", "queuereturn", "d")] {
+            guard definedAt(name) != nil, let text = try value(name) else { continue }
+            let written = text.allSatisfy(\.isNumber) ? text + unit : text
+            if let duration = QueueSettings.parseDuration(written), duration > .zero {
+                config.set("queue", key, .string(written), comment: Self.origin(definedAt(name), name))
+                carried(name, to: "queue.\(key)")
+            } else if text == "0" {
+                note(name, .differs, "0: no \(name == "confMAX_QUEUE_AGE" ? "longest wait between retries" : "wait before the first retry") in Sendmail; SwiftMTA's default applies (queue.\(key))")
+            } else {
+                note(name, .notCarriedOver, "`\(text)' is not a time SwiftMTA reads (\"30m\", \"4h\", \"5d\")")
+            }
+        }
         note("QUEUE_DIR", .notCarriedOver, "Sendmail's queue folder is not SwiftMTA's: its files are in another format")
         report.add(.differs, nil, "queue",
             "messages still in Sendmail's queue (\(definedAt("QUEUE_DIR") == nil ? "/var/spool/mqueue" : "QUEUE_DIR")) are not moved: let Sendmail deliver them (sendmail -q) before switching. SwiftMTA's queue is /var/spool/swiftmta")

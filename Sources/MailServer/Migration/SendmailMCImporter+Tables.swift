@@ -10,6 +10,7 @@ extension SendmailMCImporter {
         "confDH_PARAMETERS", "confTLS_SRV_OPTIONS",
         "confPRIVACY_FLAGS", "confSMTP_LOGIN_MSG", "HELP_FILE", "confMAX_MESSAGE_SIZE", "confMAX_RCPTS_PER_MESSAGE",
         "confTO_COMMAND", "confMAX_DAEMON_CHILDREN", "QUEUE_DIR",
+        "confTO_QUEUEWARN", "confTO_QUEUERETURN", "confMIN_QUEUE_AGE", "confMAX_QUEUE_AGE",
     ]
 
     /// Sendmail's own files, processes and build: nothing for SwiftMTA to carry over.

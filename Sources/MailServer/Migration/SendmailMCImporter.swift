@@ -133,7 +133,7 @@ package struct SendmailMCImporter {
         try translateSMTP()
         listenersRun = translateDebianConfiguration()
         translateListeners()
-        translateQueue()
+        try translateQueue()
         translateLoopbackTrust()
         reportGeneralDifferences()
         var files: [(String, String)] = []
