@@ -10,6 +10,7 @@ enum FuzzTargets {
         "help-file": helpFile,
         "received-header": receivedHeader,
         "sendmail-mc": sendmailMC,
+        "check-transcript": checkTranscript,
     ]
 
     /// The configuration reader (TOMLKit, then every key's checks); every error names a line of
@@ -94,6 +95,36 @@ enum FuzzTargets {
         }
         for name in ["confSERVER_CERT", "SMART_HOST", "MAIL_SETTINGS_DIR"] {
             _ = try? processor.value(of: name)
+        }
+    }
+
+    /// `swiftmta check session`'s transcript reader: a transcript is read or refused with the line
+    /// that is wrong; every `R:` line's bytes escape and unescape to themselves; the writes hold
+    /// exactly the client's lines.
+    static func checkTranscript(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let transcript: SessionTranscript
+        do {
+            transcript = try SessionTranscript(text: text)
+        } catch {
+            precondition(error.message.hasPrefix("transcript line "), "\(error)")
+            return
+        }
+        var clientLines = 0
+        for write in transcript.writes {
+            precondition(!write.lines.isEmpty)
+            clientLines += write.lines.count
+            for line in write.lines where line.hasPrefix("R: ") {
+                let raw = try! SessionTranscript.unescape(String(line.dropFirst(3)))
+                precondition(try! SessionTranscript.unescape(SessionTranscript.escape(raw)) == raw)
+            }
+        }
+        switch transcript.form {
+        case .plain:
+            precondition(transcript.expected.isEmpty)
+        case .golden:
+            precondition(transcript.expected.filter { $0.hasPrefix("C: ") || $0.hasPrefix("R: ") }.count == clientLines)
+            for line in transcript.expected { precondition(SessionTranscript.tag(of: line) != nil, line) }
         }
     }
 }

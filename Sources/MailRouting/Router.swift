@@ -342,8 +342,16 @@ public struct Router: Sendable {
         if message.hasPrefix("\"") && message.hasSuffix("\"") && message.count >= 2 {
             message = String(message.dropFirst().dropLast())
         }
+        // A status code leading the text (`error:nouser 550 5.1.1 User unknown`) is the enhanced
+        // code, as Sendmail's usrerr reads it, not words of the text.
+        var textCode: EnhancedStatusCode?
+        if let space = message.firstIndex(of: " "), let leading = EnhancedStatusCode(message[..<space]) {
+            textCode = leading
+            message = String(message[message.index(after: space)...]).trimmingSpaces
+        }
         let replyCode = code ?? 553
-        let enhanced = EnhancedStatusCode(Substring(host)) ?? (code == nil ? EnhancedStatusCode(5, 3, 0)! : EnhancedStatusCode(replyCode / 100, 0, 0)!)
+        let enhanced = EnhancedStatusCode(Substring(host)) ?? textCode
+            ?? (code == nil ? EnhancedStatusCode(5, 3, 0)! : EnhancedStatusCode(replyCode / 100, 0, 0)!)
         return SMTPReply(replyCode, enhanced.withClass(replyCode / 100), message.isEmpty ? "Address rejected" : message)
     }
 

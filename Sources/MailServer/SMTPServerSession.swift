@@ -23,6 +23,10 @@ struct SMTPServerSession {
     let damping: AuthenticationDamping?
     let registry: ConnectionRegistry
     let logger: Logger
+    /// Called each time the session has written its replies and waits for more input, with the
+    /// octets it has read so far: `swiftmta check session` feeds a transcript through an
+    /// in-memory channel one write at a time with it. `nil` for network connections.
+    var awaitingInput: (@Sendable (_ octetsRead: Int) -> Void)? = nil
 
     func run(on connection: Connection, handshake: EventLoopFuture<TLSSessionFacts>?) async {
         let channel = connection.channel
@@ -47,6 +51,7 @@ struct SMTPServerSession {
                 var driver = SessionDriver(
                     configuration: configuration, listener: listener, info: info, registry: registry, damping: damping,
                     channel: channel, inbound: inbound.makeAsyncIterator(), outbound: outbound, logger: logger)
+                driver.awaitingInput = awaitingInput
                 await driver.run(backend: backend)
             }
         } catch {
@@ -82,6 +87,9 @@ private struct SessionDriver {
     /// that STARTTLS's 220 can go out through the TLS upgrade itself.
     var pending: ByteBuffer
     var lastReply: SMTPReply?
+    /// See ``SMTPServerSession/awaitingInput``.
+    var awaitingInput: (@Sendable (_ octetsRead: Int) -> Void)?
+    var octetsRead = 0
 
     init(
         configuration: ServerConfiguration, listener: ServerConfiguration.Listener, info: SMTPConnectionInfo,
@@ -177,6 +185,7 @@ private struct SessionDriver {
                 guard try await perform(action) else { return }
             }
             try await flush()
+            awaitingInput?(octetsRead)
             let received: ByteBuffer?
             do {
                 received = try await inbound.next()
@@ -186,6 +195,7 @@ private struct SessionDriver {
                 continue
             }
             guard let bytes = received else { return }
+            octetsRead += bytes.readableBytes
             if registry.isDraining, receiver == nil, mechanism == nil, bytes.readableBytes > 0 {
                 queue(ServerReplies.shuttingDown(host: configuration.hostname))
                 try await flush()

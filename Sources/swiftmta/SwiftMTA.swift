@@ -6,7 +6,7 @@ struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
-        subcommands: [Serve.self, Auth.self, CheckConfig.self, Route.self, Makemap.self, Map.self, Send.self, ImportMC.self],
+        subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self, ImportMC.self],
         defaultSubcommand: Serve.self
     )
 }

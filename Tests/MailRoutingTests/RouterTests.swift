@@ -16,6 +16,7 @@ struct RouterTests {
         err@virt.example\terror:5.7.1:550 Not here
         gone@virt.example\terror:nouser No such user
         tmp@virt.example\terror:4.2.2:452 Mailbox full
+        left@virt.example\terror:nouser 550 5.1.1 User unknown
         ping@virt.example\tpong@virt.example
         pong@virt.example\tping@virt.example
 
@@ -66,6 +67,7 @@ struct RouterTests {
         // Sendmail's reply for an error: entry without a reply code: 553 5.3.0 (see the oracle).
         ("gone@virt.example", 553, "5.3.0", "No such user"),
         ("tmp@virt.example", 452, "4.2.2", "Mailbox full"),
+        ("left@virt.example", 550, "5.1.1", "User unknown"),
     ])
     func errors(address: String, code: Int, enhanced: String, text: String) async throws {
         let error = try #require(try await fixture().route(address).error)

@@ -28,7 +28,9 @@ struct FailureTests {
         #expect(failure.stage == .greeting)
         #expect(failure.isTemporary)
         #expect(failure.message.contains("greeting timeout"))
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // The configured 300 ms applied, not the default 5 minutes (RFC 5321 §4.5.3.2.1); the bound
+        // is loose because a loaded machine stretches every wait.
+        #expect(ContinuousClock.now - started < .seconds(120))
     }
 
     @Test("cancelling the task closes the connection and says so")

@@ -70,14 +70,16 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// Stops the program with SIGKILL (SIGTERM may be blocked in children of Swift concurrency's
-    /// threads) and waits for the watchdog.
+    /// threads) unless it has ended already, and waits (at most 10 s) for the watchdog to record
+    /// its end. It does not wait with `Process.waitUntilExit()`: that spins on the calling thread
+    /// and, when the watchdog ended on its own (a program that exits by itself), was seen to miss
+    /// the exit and spin forever.
     public func stop() {
         guard process.isRunning else { return }
-        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if exitStatus(within: .zero) == nil, let pid = processIdentifier {
             kill(pid, SIGKILL)
         }
-        process.waitUntilExit()
+        _ = exitStatus(within: .seconds(10))
     }
 
     deinit {

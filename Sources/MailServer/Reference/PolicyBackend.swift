@@ -20,9 +20,14 @@ struct PolicyBackend: SMTPBackend {
     let pool: any TaskExecutor
     let store: any MessageStore
     let logger: Logger
+    /// Told of every decision with its trace (`swiftmta check session`); `nil` when serving.
+    var observer: (any PolicyObserver)? = nil
+    /// Who the client is: by default its address alone (no reverse lookup);
+    /// `swiftmta check session --client-host` names it.
+    var identify: @Sendable (SMTPConnectionInfo) -> ClientIdentity = { ClientIdentity(address: $0.clientAddress) }
 
     func makeSession(for connection: SMTPConnectionInfo) async throws -> any SMTPSession {
-        PolicySession(backend: self, client: ClientIdentity(address: connection.clientAddress), tls: connection.tls)
+        PolicySession(backend: self, client: identify(connection), tls: connection.tls)
     }
 }
 
@@ -54,6 +59,7 @@ struct PolicySession: SMTPSession {
         let router = router
         let verdict = await withTaskExecutorPreference(backend.pool) { await router.checkConnect(client) }
         connectVerdict = verdict
+        backend.observer?.record(.connect(client, verdict))
         if case .reject(let reply) = verdict.action {
             logger.notice("ruleset=check_relay, arg1=\(relay), relay=\(relay), reject=\(reply)")
         }
@@ -62,6 +68,7 @@ struct PolicySession: SMTPSession {
 
     mutating func hello(_ hello: SMTPServerStateMachine.Hello) async throws -> SMTPDecision {
         self.hello = hello
+        backend.observer?.record(.hello(hello))
         return .accept
     }
 
@@ -70,11 +77,13 @@ struct PolicySession: SMTPSession {
         hello = nil
         client.authenticationMechanism = nil
         client.authenticatedUser = nil
+        backend.observer?.record(.tlsEstablished(facts))
     }
 
     mutating func authenticated(_ authentication: SASLAuthentication) async throws -> SMTPDecision {
         client.authenticationMechanism = authentication.mechanism.rawValue
         client.authenticatedUser = authentication.authenticationIdentity
+        backend.observer?.record(.authenticated(authentication))
         return .accept
     }
 
@@ -86,6 +95,7 @@ struct PolicySession: SMTPSession {
         let facts = facts
         let answer = await withTaskExecutorPreference(backend.pool) { await router.answerMail(path, session: facts) }
         mailAnswer = answer
+        backend.observer?.record(.mail(path, answer))
         switch answer.disposition {
         case .refuse:
             logger.notice("ruleset=check_mail, arg1=\(path), relay=\(relay), reject=\(answer.reply)")
@@ -109,11 +119,13 @@ struct PolicySession: SMTPSession {
         if router.configuration.delayChecks, facts.connectVerdict == nil, let client = facts.client {
             facts.connectVerdict = await withTaskExecutorPreference(backend.pool) { await router.checkConnect(client) }
             connectVerdict = facts.connectVerdict
+            if let verdict = facts.connectVerdict { backend.observer?.record(.connect(client, verdict)) }
         }
         let session = facts
         let answer = await withTaskExecutorPreference(backend.pool) {
             await router.answerRecipient(path, sender: sender, mail: mail, session: session)
         }
+        backend.observer?.record(.recipient(path, answer))
         switch answer.disposition {
         case .refuse:
             logger.notice("ruleset=check_rcpt, arg1=\(path), relay=\(relay), reject=\(answer.reply) (\(answer.reason))")
