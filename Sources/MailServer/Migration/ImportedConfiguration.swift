@@ -35,7 +35,7 @@ struct ImportedConfiguration {
     }
 
     /// The tables in the order the file has them (the top level is `""`).
-    static let tableOrder = ["", "maps", "routing", "relay", "auth", "tls", "smtp", "queue", "dns"]
+    static let tableOrder = ["", "maps", "routing", "relay", "auth", "tls", "smtp", "queue", "local", "dns"]
 
     /// Comment lines at the top of the file.
     var header: [String] = []

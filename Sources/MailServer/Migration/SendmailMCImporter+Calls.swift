@@ -25,6 +25,7 @@ extension SendmailMCImporter {
         let shown = call.description
         switch call.name {
         case "OSTYPE":
+            osType = call.argument(0).lowercased()
             report.add(.notNeeded, here, shown, "Sendmail's program paths for \(call.argument(0))")
             if ["linux", "debian"].contains(call.argument(0)) {
                 report.add(.differs, here, shown,
@@ -121,12 +122,13 @@ extension SendmailMCImporter {
         let name = call.argument(0)
         switch name {
         case "local":
-            report.add(.notNeeded, call.location, call.description, "built in: SwiftMTA delivers local mail itself (the local mailer)")
+            // Reported with the [local] keys it becomes (translateDelivery).
+            if localMailerLocation == nil { localMailerLocation = call.location }
         case "smtp":
             report.add(.notNeeded, call.location, call.description, "built in: SwiftMTA's smtp, esmtp, smtp8, dsmtp and relay mailers")
         case "cyrus", "cyrusv2":
             report.add(.notCarriedOver, call.location, call.description,
-                "SwiftMTA has no \(name) mailer: deliver to Cyrus IMAP by LMTP with mailertable entries lmtp:[host] instead")
+                "SwiftMTA has no \(name) mailer: deliver to Cyrus IMAP by LMTP instead, with a mailertable entry DOMAIN lmtp:unix:SOCKET (Cyrus's lmtp socket) or lmtp:[host] for the domain whose users are Cyrus's")
         default:
             report.add(.notCarriedOver, call.location, call.description, "SwiftMTA has no \(name) mailer: mail routed to it cannot be delivered")
         }
@@ -166,8 +168,18 @@ extension SendmailMCImporter {
             report.add(.notCarriedOver, here, shown, "SwiftMTA masquerades the names of class w as well as masquerade_domains; it cannot be limited to masquerade_domains")
         case "smrsh":
             report.add(.notNeeded, here, shown, "SwiftMTA runs no programs for .forward or aliases entries, so it needs no restricted shell")
-        case "local_procmail", "local_lmtp":
-            report.add(.notCarriedOver, here, shown, "SwiftMTA delivers local mail itself (Maildir or mbox), not through \(name == "local_lmtp" ? "mail.local by LMTP" : "procmail")")
+        case "local_procmail":
+            // Reported with the [local] keys (translateDelivery): procmail's ~/.procmailrc is not run.
+            features[name] = call
+            report.add(.carriedOver, here, shown, "procmail appended to /var/mail/USER: → [local] (mbox)")
+        case "local_lmtp":
+            let program = call.argument(1)
+            if program.isEmpty || program.hasSuffix("/mail.local") {
+                report.add(.notNeeded, here, shown, "mail.local by LMTP appended to /var/mail/USER; SwiftMTA's local mailer appends to the same mbox files itself ([local])")
+            } else {
+                report.add(.notCarriedOver, here, shown,
+                    "the LMTP program \(program) is not run: SwiftMTA appends to /var/mail/USER itself; to deliver into a store's LMTP server instead, give the local domain a mailertable entry lmtp:unix:SOCKET")
+            }
         case "nocanonify":
             report.add(.notNeeded, here, shown, "SwiftMTA does not canonify host names through DNS anyway")
         case "greet_pause":

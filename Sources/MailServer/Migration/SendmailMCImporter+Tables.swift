@@ -11,6 +11,7 @@ extension SendmailMCImporter {
         "confPRIVACY_FLAGS", "confSMTP_LOGIN_MSG", "HELP_FILE", "confMAX_MESSAGE_SIZE", "confMAX_RCPTS_PER_MESSAGE",
         "confTO_COMMAND", "confMAX_DAEMON_CHILDREN", "QUEUE_DIR",
         "confTO_QUEUEWARN", "confTO_QUEUERETURN", "confMIN_QUEUE_AGE", "confMAX_QUEUE_AGE",
+        "confDELIVERY_MODE", "confMCI_CACHE_TIMEOUT", "confMCI_CACHE_SIZE", "LOCAL_MAILER_PATH", "LOCAL_MAILER_ARGS",
     ]
 
     /// Sendmail's own files, processes and build: nothing for SwiftMTA to carry over.

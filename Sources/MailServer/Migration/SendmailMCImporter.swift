@@ -88,6 +88,12 @@ package struct SendmailMCImporter {
     var tlsUsable = false
     /// The names Sendmail's cf library knows as options (from its proto.m4), when it is here.
     var knownOptions: Set<String> = []
+    /// `OSTYPE(…)`'s argument (which local mailer Sendmail's cf library chose).
+    var osType: String?
+    /// Where `MAILER(`local')` is.
+    var localMailerLocation: MCLocation?
+    /// Other files to write beside the configuration (the TLS policy map), name and text.
+    var extraFiles: [(String, String)] = []
 
     package init(options: Options) {
         self.options = options
@@ -134,10 +140,12 @@ package struct SendmailMCImporter {
         listenersRun = translateDebianConfiguration()
         translateListeners()
         try translateQueue()
+        try translateDelivery()
         translateLoopbackTrust()
         reportGeneralDifferences()
         var files: [(String, String)] = []
         if !addedAccess.isEmpty { files.append((Self.accessFileName, accessFileText())) }
+        files += extraFiles
         return Output(configuration: config.rendered(), files: files, report: report)
     }
 
