@@ -203,6 +203,12 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "MailRunnerFuzz",
+            dependencies: ["MailServer"],
+            path: "Fuzz/MailRunnerFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "MailQueueFuzz",
             dependencies: ["MailServer"],
             path: "Fuzz/MailQueueFuzz",
@@ -315,8 +321,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            // import-mc's fixtures (ImportMC*Tests); check session's golden transcripts, read by CheckSessionTests.
-            exclude: ["ImportMCFixtures", "CheckTranscripts"],
+            // import-mc's fixtures (ImportMC*Tests); Peers: the test peers' scripts; CheckTranscripts: check session's golden transcripts.
+            exclude: ["ImportMCFixtures", "Peers", "CheckTranscripts"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -4,6 +4,7 @@ import Metrics
 public import NIOCore
 public import NIOPosix
 import SMTPProtocol
+import Synchronization
 
 /// An SMTP server: listeners bound and accepting, one session per connection, each asking a
 /// ``SMTPBackend`` for its decisions. The reference server `swiftmta serve` is one of these,
@@ -21,9 +22,32 @@ import SMTPProtocol
 /// ``ServerConfiguration/Listener/maximumConnectionsPerClient`` from one address; others get
 /// `421 4.7.0` and are closed without a session.
 public struct SMTPServer: Sendable {
-    struct Accepted: Sendable {
-        let connection: SMTPServerSession.Connection
+    /// A connection the listener accepted, waiting in the accept stream for its session.
+    ///
+    /// When the stream ends (the listener closed for shutdown or cancellation) connections still
+    /// waiting in it are dropped without a session; NIO traps when an async channel's writer is
+    /// released unfinished, so one that no session took is finished and closed here instead.
+    final class Accepted: Sendable {
+        private let connection: SMTPServerSession.Connection
         let handshake: EventLoopFuture<TLSSessionFacts>?
+        private let taken = Mutex(false)
+
+        init(connection: SMTPServerSession.Connection, handshake: EventLoopFuture<TLSSessionFacts>?) {
+            self.connection = connection
+            self.handshake = handshake
+        }
+
+        /// The connection, for the session that serves (and finally closes) it.
+        func take() -> SMTPServerSession.Connection {
+            taken.withLock { $0 = true }
+            return connection
+        }
+
+        deinit {
+            guard !taken.withLock({ $0 }) else { return }
+            let connection = self.connection
+            Task { try? await connection.executeThenClose { _, _ in } }
+        }
     }
 
     enum ChildOutput: Sendable {
@@ -194,18 +218,25 @@ public struct SMTPServer: Sendable {
         let listener = bound.listener
         try await bound.channel.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
-                for try await output in connections {
-                    guard case .accepted(let accepted) = output else { continue }
-                    group.addTask {
-                        let token = registry.add(accepted.connection.channel)
-                        defer { registry.remove(token) }
-                        var logger = self.logger
-                        logger[metadataKey: "listener"] = "\(listener.mode)"
-                        let session = SMTPServerSession(
-                            configuration: configuration, listener: listener, backend: backend, damping: damping,
-                            registry: registry, logger: logger)
-                        await session.run(on: accepted.connection, handshake: accepted.handshake)
+                // Closing the listener for shutdown may end this stream with an error; the sessions
+                // already accepted must still finish (an error thrown here would cancel them all).
+                do {
+                    for try await output in connections {
+                        guard case .accepted(let accepted) = output else { continue }
+                        group.addTask {
+                            let connection = accepted.take()
+                            let token = registry.add(connection.channel)
+                            defer { registry.remove(token) }
+                            var logger = self.logger
+                            logger[metadataKey: "listener"] = "\(listener.mode)"
+                            let session = SMTPServerSession(
+                                configuration: configuration, listener: listener, backend: backend, damping: damping,
+                                registry: registry, logger: logger)
+                            await session.run(on: connection, handshake: accepted.handshake)
+                        }
                     }
+                } catch where registry.isDraining {
+                    logger.debug("listener \(listener.mode) closed for shutdown: \(error)")
                 }
             }
         }

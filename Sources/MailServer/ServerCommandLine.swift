@@ -79,12 +79,23 @@ public enum ServerCommandLine {
             printError("swiftmta serve: \(error)")
             return 78
         }
-        let server: SMTPServer
+        // The queue runner and the control socket, before the first connection is accepted.
+        let delivery: DeliveryService
         do {
-            server = try await SMTPServer.bind(configuration: prepared.server, backend: prepared.backend(store: store, logger: logger), logger: logger)
+            delivery = try await DeliveryService.start(queue: store.queue, delivery: prepared.delivery, logger: logger)
         } catch {
             printError("swiftmta serve: \(error)")
             await store.queue.close()
+            return error.status
+        }
+        let server: SMTPServer
+        do {
+            server = try await SMTPServer.bind(
+                configuration: prepared.server, backend: prepared.backend(store: store.delivering(with: delivery.runner), logger: logger),
+                logger: logger)
+        } catch {
+            printError("swiftmta serve: \(error)")
+            await delivery.stop()
             return 71
         }
         if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
@@ -118,11 +129,11 @@ public enum ServerCommandLine {
         } catch {
             printError("swiftmta serve: \(error)")
             stopper.cancel()
-            await store.queue.close()
+            await delivery.stop()
             return 70
         }
         stopper.cancel()
-        await store.queue.close()
+        await delivery.stop()
         logger.notice("stopped")
         return 0
     }

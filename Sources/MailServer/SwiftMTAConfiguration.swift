@@ -136,8 +136,10 @@ public struct SwiftMTAConfiguration: Sendable {
     public var tls: TLSFiles
     /// `[smtp]`.
     public var smtp: SMTPSettings
-    /// `[queue]`: the spool directory and the retry and return times.
+    /// `[queue]`: the spool directory and the retry, warning and return times.
     public var queue: QueueSettings
+    /// `[local]`, the queue runner's `[queue]` keys and `[maps] tls_policy`: how mail leaves.
+    public var delivery = DeliverySettings()
     /// `[[listen]]`.
     public var listeners: [ServerConfiguration.Listener]
     /// `[dns] nameservers`: where DNS questions go (`127.0.0.1:5353`); empty for the system's.
@@ -318,10 +320,11 @@ public struct SwiftMTAConfiguration: Sendable {
             }
         }
 
-        let configuration = SwiftMTAConfiguration(
+        var configuration = SwiftMTAConfiguration(
             file: file, directory: directory, hostname: hostname, routing: routing, tables: tables,
             authentication: authentication, tls: tls, smtp: smtp, queue: queue, listeners: listeners,
             nameservers: nameservers, keyLines: reader.lines)
+        configuration.delivery = DeliverySettings.read(document, reader, paths: paths)
         return (configuration, reader.errors)
     }
 

@@ -53,6 +53,10 @@ public struct SMTPClientConfiguration: Sendable {
     public var resolver: DNSResolver
     /// The event loops connections run on.
     public var eventLoopGroup: any EventLoopGroup
+    /// Called with every command sent and every reply line received, on the connection's event
+    /// loop (it must not block): the dialogue Sendmail's `-v` shows. `nil` (the default) shows
+    /// nothing. AUTH shows its mechanism only; the SASL exchange and the message text are left out.
+    public var transcript: (@Sendable (SMTPClientTranscriptLine) -> Void)?
 
     /// A configuration with the defaults described on each property.
     public init(hostname: String? = nil) {
@@ -68,6 +72,7 @@ public struct SMTPClientConfiguration: Sendable {
         self.limits = .default
         self.resolver = Self.sharedResolver
         self.eventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        self.transcript = nil
     }
 
     /// One resolver for every configuration that is not given another, so that answers are shared.

@@ -21,6 +21,8 @@ struct SMTPSessionSettings: Sendable {
     var timeouts: SMTPClientTimeouts
     /// Where SASL steps run: SCRAM's PBKDF2 must not run on an event loop.
     var threadPool: NIOThreadPool
+    /// Where the dialogue goes, when someone watches it (``SMTPClientConfiguration/transcript``).
+    var transcript: (@Sendable (SMTPClientTranscriptLine) -> Void)? = nil
 
     /// `host[address]:port`, for messages.
     var serverDescription: String { port == 0 ? "\(host)[\(address)]" : "\(host)[\(address)]:\(port)" }
@@ -138,8 +140,42 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        machine.receive(unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        if settings.transcript != nil { transcribeReceived(bytes) }
+        machine.receive(bytes)
         drain()
+    }
+
+    /// Reply text received but not yet ended by CRLF, for the transcript.
+    private var transcriptPending: [UInt8] = []
+
+    private func transcribeReceived(_ bytes: ByteBuffer) {
+        guard let transcript = settings.transcript else { return }
+        for byte in bytes.readableBytesView {
+            if byte == UInt8(ascii: "\n") {
+                if transcriptPending.last == UInt8(ascii: "\r") { transcriptPending.removeLast() }
+                transcript(SMTPClientTranscriptLine(
+                    direction: .received, text: String(decoding: transcriptPending, as: UTF8.self), server: settings.serverDescription))
+                transcriptPending.removeAll(keepingCapacity: true)
+            } else if transcriptPending.count < 2048 {
+                transcriptPending.append(byte)
+            }
+        }
+    }
+
+    private func transcribeSent(_ command: SMTPCommand) {
+        guard let transcript = settings.transcript else { return }
+        let text: String
+        if case .auth(let mechanism, let initial) = command {
+            text = "AUTH \(mechanism)" + (initial == nil ? "" : " <initial response not shown>")
+        } else {
+            var buffer = ByteBuffer()
+            command.encode(into: &buffer)
+            var bytes = Array(buffer.readableBytesView)
+            while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+            text = String(decoding: bytes, as: UTF8.self)
+        }
+        transcript(SMTPClientTranscriptLine(direction: .sent, text: text, server: settings.serverDescription))
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -304,6 +340,7 @@ final class SMTPClientSessionHandler: ChannelInboundHandler, RemovableChannelHan
         while let action = machine.next() {
             switch action {
             case .send(let command):
+                if settings.transcript != nil { transcribeSent(command) }
                 var buffer = outgoing ?? context.channel.allocator.buffer(capacity: 256)
                 command.encode(into: &buffer)
                 outgoing = buffer

@@ -266,7 +266,7 @@ struct SMTPConnector: Sendable {
         let settings = SMTPSessionSettings(
             host: host.name, address: address, port: port, mxPreference: host.mxPreference, tlsContext: tlsContext,
             verification: verification, credentials: destination.credentials, timeouts: configuration.timeouts,
-            threadPool: NIOThreadPool.singleton)
+            threadPool: NIOThreadPool.singleton, transcript: configuration.transcript)
         let server = settings.serverDescription
 
         let socketAddress: SocketAddress

@@ -1,14 +1,26 @@
 import ArgumentParser
 import MailServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
-        subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self, ImportMC.self],
+        subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self, Queue.self, Sendmail.self, ImportMC.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Called through a link named `sendmail` or `mailq`, the binary is Sendmail's command line.
+    static func main() async {
+        let name = String(CommandLine.arguments.first?.split(separator: "/").last ?? "swiftmta")
+        if name == "sendmail" || name == "mailq" {
+            Glibc.exit(await SendmailCommandLine.run(arguments: Array(CommandLine.arguments.dropFirst()), invokedAs: name))
+        }
+        await main(nil)
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -411,6 +423,85 @@ struct Send: AsyncParsableCommand {
             passwordFile: passwordFile, authMechanism: authMechanism, allowPlaintextAuth: allowPlaintextAuth, hostname: helo,
             lmtp: lmtp, timeout: timeout, nameservers: nameserver, verbose: verbose)
         let status = await SendCommand.runFromCommandLine(request)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Queue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look at and work the mail queue: list (mailq), show ID, run [-v], flush, deliver ID, remove ID.",
+        discussion: """
+            list prints every queued message as mailq does; show ID (or all) its envelope, the state of \
+            each recipient and its text; run attempts the recipients whose retry time has come \
+            (sendmail -q), flush every recipient not yet delivered (sendmail -qf), deliver ID one \
+            message, now; -v prints each SMTP dialogue as sendmail -q -v does. remove ID drops a \
+            message without delivering it.
+
+            While swiftmta serve runs, the command asks it over the spool's control socket \
+            (SPOOL/control; only root and the server's own user may); otherwise it opens the spool \
+            itself. The configuration is --config FILE, or $SWIFTMTA_CONFIG, or \
+            /etc/swiftmta/swiftmta.toml when it exists, or the embedded default (./var/spool).
+
+            Exit status (sysexits): 0 done, 64 bad arguments, 66 no such message, 75 the spool \
+            cannot be reached, 77 not allowed, 78 a configuration error.
+            """)
+
+    @Argument(help: "list, show, run, flush, deliver or remove.")
+    var action: String
+
+    @Argument(help: "The queue id (show, deliver, remove; show also takes all).")
+    var id: String?
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String?
+
+    @Flag(name: .shortAndLong, help: "With run, flush and deliver: show each SMTP dialogue.")
+    var verbose = false
+
+    @Flag(name: .long, help: "With list and show: print JSON.")
+    var json = false
+
+    func run() async throws {
+        let chosen: QueueCommandLine.Action
+        switch (action, id) {
+        case ("list", nil): chosen = .list
+        case ("run", nil): chosen = .run
+        case ("flush", nil): chosen = .flush
+        case ("show", let id?): chosen = .show(id)
+        case ("deliver", let id?): chosen = .deliver(id)
+        case ("remove", let id?): chosen = .remove(id)
+        default: throw ValidationError("use list, show ID, run, flush, deliver ID or remove ID")
+        }
+        let status = await QueueCommandLine.run(chosen, configurationFile: config, json: json, verbose: verbose)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Sendmail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The /usr/sbin/sendmail interface: queue a message read from standard input (also as a link named sendmail or mailq).",
+        discussion: """
+            Options as Sendmail's: -t (recipients from To:, Cc:, Bcc:; Bcc: removed), -i or -oi (a line \
+            with a single dot does not end the message), -f or -r ADDRESS (envelope sender), -F NAME \
+            (the From: name), -bm (the default: queue a message), -bs (SMTP on standard input and \
+            output), -bv ADDRESS (verify), -bt [ADDRESS] (address test mode, as swiftmta route), -bp \
+            (list the queue, as mailq), -q [-v] (run the queue), -odq (queue only), -N, -R, -V (DSN), \
+            -C FILE (the configuration; else $SWIFTMTA_CONFIG, /etc/swiftmta/swiftmta.toml, or the \
+            embedded default).
+
+            The message is a local submission (it may relay). While swiftmta serve runs it goes to the \
+            server over the spool's control socket and is delivered at once; otherwise it is queued by \
+            this process and delivered before it exits (unless -odq).
+
+            Exit status (sysexits): 0 queued, 64 usage, 65 a malformed address, 67 no valid \
+            recipient, 75 try again later, 78 a configuration error.
+            """)
+
+    @Argument(parsing: .captureForPassthrough, help: "Sendmail's options and the recipients.")
+    var arguments: [String] = []
+
+    func run() async throws {
+        let status = await SendmailCommandLine.run(arguments: arguments)
         if status != 0 { throw ExitCode(status) }
     }
 }

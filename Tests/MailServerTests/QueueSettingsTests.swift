@@ -28,7 +28,7 @@ struct QueueSettingsTests {
             max_queue_age = "2h"
             queuewarn = "1h30m"
             queuereturn = "3d"
-            """, file: "/etc/swiftmta/swiftmta.toml")
+            """, file: "/etc/swiftmta/swiftmta.toml", directory: "/etc/swiftmta")
         #expect(configuration.queue == QueueSettings(
             directory: "/etc/swiftmta/spool", minQueueAge: .seconds(600), maxQueueAge: .seconds(7200),
             queueWarn: .seconds(5400), queueReturn: .seconds(3 * 86400)))

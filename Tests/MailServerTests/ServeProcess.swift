@@ -27,8 +27,10 @@ final class ServeProcess: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "swiftmta-serve")
         try prepare(directory)
         var configuration = configuration
+        // The spool beside the file; messages stay queued (delivery_mode "queue") for stored() to
+        // read, unless the test configures [queue] itself.
         if !configuration.contains("[queue]") {
-            configuration += "\n[queue]\ndirectory = \"var/spool\"\n"
+            configuration += "\n[queue]\ndirectory = \"var/spool\"\ndelivery_mode = \"queue\"\n"
         }
         if !resolvesSenders {
             if configuration.contains("[relay]") {
@@ -36,6 +38,9 @@ final class ServeProcess: @unchecked Sendable {
             } else {
                 configuration += "\n[relay]\naccept_unresolvable_domains = true\n"
             }
+        }
+        if !configuration.contains("[local]") {
+            configuration += "\n[local]\nmail_directory = \"var/mail\"\n"
         }
         let listeners = modes.map { "\n[[listen]]\naddress = \"127.0.0.1:0\"\nmode = \"\($0)\"\n\(listenerOptions)" }.joined()
         let file = try directory.write("swiftmta.toml", "hostname = \"\(hostname)\"\n" + configuration + "\n" + listeners)

@@ -1,3 +1,4 @@
+import MailRouting
 import SMTPProtocol
 
 /// What the reference server knows of a message besides its text: the SMTP envelope (RFC 5321
@@ -7,6 +8,9 @@ struct MessageEnvelope: Sendable {
     struct Recipient: Sendable {
         var path: ForwardPath
         var parameters: RecipientParameters
+        /// Where MailRouting routed it when RCPT was answered: the queue runner's first attempt
+        /// uses it instead of routing again.
+        var routing: RoutingDecision? = nil
     }
 
     var sender: ReversePath

@@ -135,7 +135,7 @@ struct PolicySession: SMTPSession {
         case .accept:
             break
         }
-        recipients.append(.init(path: path, parameters: parameters))
+        recipients.append(.init(path: path, parameters: parameters, routing: answer.routing))
         return .accept(answer.reply)
     }
 

@@ -6,6 +6,19 @@ import SMTPProtocol
 /// spool that cannot take it answers `452 4.3.1` (the client keeps the message).
 struct QueueStore: MessageStore {
     let queue: MailQueue
+    /// The queue runner that delivers what is committed, once it runs: each committed message is
+    /// handed to it at once, with what its first attempt can use (``DeliveryHint``).
+    var runner: QueueRunner?
+
+    init(queue: MailQueue, runner: QueueRunner? = nil) {
+        self.queue = queue
+        self.runner = runner
+    }
+
+    /// The store with `runner` delivering what it commits.
+    func delivering(with runner: QueueRunner) -> QueueStore {
+        QueueStore(queue: queue, runner: runner)
+    }
 
     var logStatus: String { "queued" }
 
@@ -17,7 +30,7 @@ struct QueueStore: MessageStore {
 
     func beginMessage() async throws -> any MessageStoreWriter {
         do {
-            return QueueStoreWriter(writer: try queue.beginMessage())
+            return QueueStoreWriter(writer: try queue.beginMessage(), runner: runner)
         } catch {
             throw SMTPRefusal(error.reply)
         }
@@ -27,10 +40,25 @@ struct QueueStore: MessageStore {
 /// One message on its way into the spool; the spool's errors become its 452 reply.
 struct QueueStoreWriter: MessageStoreWriter {
     let writer: QueueMessageWriter
+    let runner: QueueRunner?
+    /// The text of a small message, for the runner's first attempt; `nil` once it is too long.
+    var text: ByteBuffer? = ByteBuffer()
 
-    mutating func append(_ text: ByteBuffer) async throws {
+    init(writer: QueueMessageWriter, runner: QueueRunner?) {
+        self.writer = writer
+        self.runner = runner
+    }
+
+    mutating func append(_ piece: ByteBuffer) async throws {
+        if runner != nil, text != nil {
+            if text!.readableBytes + piece.readableBytes <= DeliveryHint.textLimit {
+                text!.writeImmutableBuffer(piece)
+            } else {
+                text = nil
+            }
+        }
         do {
-            try await writer.append(text)
+            try await writer.append(piece)
         } catch {
             throw SMTPRefusal(error.reply)
         }
@@ -43,11 +71,14 @@ struct QueueStoreWriter: MessageStoreWriter {
             client: QueueEnvelope.Client(
                 address: envelope.clientAddress, heloName: envelope.helo, protocolName: envelope.protocolName,
                 authenticatedUser: envelope.authenticatedUser, tls: envelope.tls))
+        let id: QueueID
         do {
-            return try await writer.commit(stored).description
+            id = try await writer.commit(stored)
         } catch {
             throw SMTPRefusal(error.reply)
         }
+        runner?.submitted(id, hint: DeliveryHint(text: text, decisions: envelope.recipients.map(\.routing)))
+        return id.description
     }
 
     mutating func abort() async {

@@ -23,6 +23,8 @@ struct ReferenceSetup {
         var pool: any TaskExecutor
         /// Lines for the start-up summary.
         var summary: [String]
+        /// The queue runner's parts.
+        var delivery: DeliverySetup
 
         /// The backend over `store`.
         func backend(store: any MessageStore, logger: Logger) -> PolicyBackend {
@@ -96,7 +98,10 @@ struct ReferenceSetup {
             summary.append("accepted mail will be queued in \(configuration.queue.directory) (opened when the server starts)")
         }
 
-        guard errors.isEmpty, let router else { return (nil, errors) }
+        let delivery = router.map { DeliverySetup.make(configuration, registry: registry, router: $0, errors: &errors) }
+
+        guard errors.isEmpty, let router, let delivery else { return (nil, errors) }
+        summary.append(delivery.summary)
         var server = ServerConfiguration(hostname: hostname, listeners: configuration.listeners)
         server.tls = tls
         server.authentication = authentication
@@ -108,7 +113,7 @@ struct ReferenceSetup {
         if let timeout = configuration.smtp.commandTimeout { server.limits.commandTimeout = timeout }
         server.limits.shutdownGracePeriod = configuration.smtp.shutdownGracePeriod
         server.receivedHeaderShowsUser = configuration.smtp.receivedHeaderShowsUser
-        return (Prepared(server: server, router: router, pool: registry.threadPool, summary: summary), errors)
+        return (Prepared(server: server, router: router, pool: registry.threadPool, summary: summary, delivery: delivery), errors)
     }
 
     // MARK: - TLS
@@ -268,7 +273,7 @@ struct ReferenceSetup {
             quiet.logLevel = max(logger.logLevel, .warning)
             let queue = try await MailQueue.open(directory: directory, logger: quiet)
             let held = queue.list().count
-            let summary = "accepted mail is queued durably in \(directory) (\(held) message\(held == 1 ? "" : "s") held; no queue runner delivers yet)"
+            let summary = "accepted mail is queued durably in \(directory) (\(held) message\(held == 1 ? "" : "s") held)"
             return .success((QueueStore(queue: queue), summary))
         } catch {
             return .failure(configuration.error("queue.directory", error.message))

@@ -6,8 +6,8 @@ file given with --log. One scenario:
   inject-with-220        answers STARTTLS with "220 Ready" and, in the same write, an injected
                          "250-..." EHLO reply; then TLS; after TLS a normal session that refuses
                          nothing. The client must never read the injected reply.
-  inject-during-handshake  answers STARTTLS with "220 Ready", then sends plaintext bytes while the
-                         client's ClientHello is on its way, then tries TLS.
+  inject-during-handshake  answers STARTTLS with "220 Ready", waits for the client's ClientHello,
+                         sends plaintext bytes, then tries TLS.
   refuse-chunk           offers CHUNKING; refuses the first BDAT chunk with 554 and counts the
                          chunks that still come.
 """
@@ -50,6 +50,10 @@ def serve(conn, args):
             else:
                 send(b"220 2.0.0 Ready to start TLS\r\n")
             if args.scenario == "inject-during-handshake":
+                # Wait for the first byte of the ClientHello (peeked, left for the handshake): the
+                # client's TLS layer is then in place, so the injection arrives during the
+                # handshake however the machine schedules the two processes.
+                conn.recv(1, socket.MSG_PEEK)
                 send(b"250-mx.example.test injected\r\n250 AUTH PLAIN\r\n")
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(args.certificate, args.key)
