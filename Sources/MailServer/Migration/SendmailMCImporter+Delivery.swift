@@ -39,6 +39,12 @@ extension SendmailMCImporter {
                 "Sendmail handed local mail to procmail, which runs each user's ~/.procmailrc; SwiftMTA's local mailer appends to the mailbox itself and runs no filter")
         }
         report.add(.differs, location, subject,
+            "mail.local writes a Content-Length: header and leaves a body line that starts with \"From \" as it is (readers that go by Content-Length find the end); SwiftMTA's mbox writes \">From \" for it (mboxrd), which every mbox reader reads, and no Content-Length")
+        if let masquerade = masqueradeAs {
+            report.add(.differs, masquerade.location, masquerade.description,
+                "Sendmail masquerades the sender of local deliveries too (the From_ line, Return-Path and From: in /var/mail/USER name \(masquerade.argument(0))); SwiftMTA masquerades only what leaves by a network mailer, so local mailboxes show the sender as it came")
+        }
+        report.add(.differs, location, subject,
             "Sendmail's local delivery reads each user's ~/.forward (and runs the programs and writes the files aliases name); SwiftMTA's local mailer reads no ~/.forward and refuses alias entries that are programs, files or :include: (put forwards in the aliases file)")
         for name in ["LOCAL_MAILER_PATH", "LOCAL_MAILER_ARGS"] where definedAt(name) != nil {
             let text = try value(name) ?? ""
