@@ -173,6 +173,7 @@ extension SendmailMCImporter {
             features[name] = call
             report.add(.carriedOver, here, shown, "procmail appended to /var/mail/USER: → [local] (mbox)")
         case "local_lmtp":
+            features[name] = call
             let program = call.argument(1)
             if program.isEmpty || program.hasSuffix("/mail.local") {
                 report.add(.notNeeded, here, shown, "mail.local by LMTP appended to /var/mail/USER; SwiftMTA's local mailer appends to the same mbox files itself ([local])")

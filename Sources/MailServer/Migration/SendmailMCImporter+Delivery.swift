@@ -26,20 +26,24 @@ extension SendmailMCImporter {
     private mutating func translateLocalMailer() throws(MCMacroProcessor.Failure) {
         let location = localMailerLocation
         let subject = location == nil ? "the local mailer" : "MAILER(`local')"
-        let procmail = features["local_procmail"] != nil || osType == "linux" || osType == "debian"
-        let program = features["local_procmail"] != nil ? "procmail" : (osType == "linux" || osType == "debian") ? "procmail (or mail.local)" : "mail.local"
+        // FEATURE(local_lmtp) makes mail.local the local mailer whatever OSTYPE chose.
+        let procmail = features["local_lmtp"] == nil && (features["local_procmail"] != nil || osType == "linux" || osType == "debian")
+        let program = !procmail ? "mail.local" : features["local_procmail"] != nil ? "procmail" : "procmail (or mail.local)"
         config.set("local", "mail_directory", .string(Self.sendmailMailSpool),
             comment: Self.origin(location, "\(subject): Sendmail's local mailer (\(program)) appends to /var/mail/USER"))
         config.set("local", "mailbox_format", .string("mbox"),
             comment: ["an mbox file per user, locked with fcntl and a dot-lock as mail.local locks it (SwiftMTA's own default is maildir)"])
         report.add(.carriedOver, location, subject,
             "→ local.mail_directory = \"\(Self.sendmailMailSpool)\", local.mailbox_format = \"mbox\": the mailboxes Sendmail's local mailer wrote, in the same format, so that users' mail readers find old and new mail together")
-        if procmail {
-            report.add(.differs, features["local_procmail"]?.location ?? location, features["local_procmail"]?.description ?? subject,
+        // OSTYPE(linux) and OSTYPE(debian) say so at their own line.
+        if let call = features["local_procmail"] {
+            report.add(.differs, call.location, call.description,
                 "Sendmail handed local mail to procmail, which runs each user's ~/.procmailrc; SwiftMTA's local mailer appends to the mailbox itself and runs no filter")
         }
-        report.add(.differs, location, subject,
-            "mail.local writes a Content-Length: header and leaves a body line that starts with \"From \" as it is (readers that go by Content-Length find the end); SwiftMTA's mbox writes \">From \" for it (mboxrd), which every mbox reader reads, and no Content-Length")
+        if !procmail {
+            report.add(.differs, location, subject,
+                "mail.local writes a Content-Length: header and leaves a body line that starts with \"From \" as it is (readers that go by Content-Length find the end); SwiftMTA's mbox writes \">From \" for it (mboxrd), which every mbox reader reads, and no Content-Length")
+        }
         if let masquerade = masqueradeAs {
             report.add(.differs, masquerade.location, masquerade.description,
                 "Sendmail masquerades the sender of local deliveries too (the From_ line, Return-Path and From: in /var/mail/USER name \(masquerade.argument(0))); SwiftMTA masquerades only what leaves by a network mailer, so local mailboxes show the sender as it came")
@@ -48,7 +52,7 @@ extension SendmailMCImporter {
             "Sendmail's local delivery reads each user's ~/.forward (and runs the programs and writes the files aliases name); SwiftMTA's local mailer reads no ~/.forward and refuses alias entries that are programs, files or :include: (put forwards in the aliases file)")
         for name in ["LOCAL_MAILER_PATH", "LOCAL_MAILER_ARGS"] where definedAt(name) != nil {
             let text = try value(name) ?? ""
-            if name == "LOCAL_MAILER_PATH", text.hasSuffix("/mail.local") || text.hasSuffix("/procmail") || text == "/bin/mail" {
+            if name == "LOCAL_MAILER_PATH", text.hasSuffix("/mail.local") || text.hasSuffix("/procmail") || text.hasSuffix("/sensible-mda") || text == "/bin/mail" {
                 note(name, .notNeeded, "`\(text)': SwiftMTA's local mailer appends to the same mbox files itself")
             } else if name == "LOCAL_MAILER_ARGS" {
                 note(name, .notNeeded, "the local mailer's command line: SwiftMTA runs no program for local delivery")
