@@ -519,7 +519,9 @@ struct ImportMC: AsyncParsableCommand {
             (dead DNSBL zones, promiscuous_relay, PLAIN/LOGIN without confAUTH_OPTIONS p, keys under \
             2048 bits). Sendmail lets clients at 127.0.0.1 and ::1 relay; the import writes that trust \
             down explicitly as Connect: RELAY entries in an access text map beside the configuration \
-            (imported-access). The written configuration is then checked as check-config does.
+            (imported-access). Local mail goes to the same /var/mail mbox files; the access map's \
+            TLS_Srv: and Try_TLS: entries become the queue runner's TLS policy map \
+            (imported-tls-policy). The written configuration is then checked as check-config does.
 
             With --check, the imported configuration routes a list of addresses (--addresses FILE, or \
             some made from the maps) as swiftmta route does, and, when a sendmail program and the .cf \
