@@ -10,6 +10,7 @@ enum FuzzTargets {
         "help-file": helpFile,
         "received-header": receivedHeader,
         "sendmail-mc": sendmailMC,
+        "access-tls": accessTLS,
         "check-transcript": checkTranscript,
     ]
 
@@ -95,6 +96,25 @@ enum FuzzTargets {
         }
         for name in ["confSERVER_CERT", "SMART_HOST", "MAIL_SETTINGS_DIR"] {
             _ = try? processor.value(of: name)
+        }
+    }
+
+    /// `swiftmta import-mc`'s reading of an access map's STARTTLS entries (`TLS_Srv:`, `Try_TLS:`,
+    /// …) and the TLS policy keys each becomes: every entry names a line of the text, its tag is one
+    /// of those read, and every key is `NAME`, `.NAME` or `[NAME]` of the entry's name.
+    static func accessTLS(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let tags: Set<String> = ["tls_srv", "try_tls", "tls_clt", "tls_rcpt", "srv_features", "clt_features"]
+        for entry in SendmailMCImporter.accessTLSEntries(text, file: "access") {
+            precondition(entry.location.file == "access" && (1...lineCount).contains(entry.location.line), "line \(entry.location.line) of \(lineCount)")
+            precondition(tags.contains(entry.tag.lowercased()), entry.tag)
+            let keys = SendmailMCImporter.policyKeys(for: entry.name, smartHost: "relay.isp.example")
+            precondition(!keys.isEmpty)
+            let bare = entry.name.hasSuffix(".") ? String(entry.name.dropLast()) : entry.name
+            for key in keys {
+                precondition(key == bare || key == "." + bare || key == "[\(bare)]" || key == "[relay.isp.example]", "\(key) for \(entry.name)")
+            }
         }
     }
 

@@ -118,16 +118,16 @@ extension SendmailMCImporter {
     // MARK: - Outbound TLS
 
     /// One `TLS_Srv:`, `Try_TLS:` (or other STARTTLS) entry of the access map's text.
-    struct AccessTLSEntry {
-        var tag: String
-        var name: String
-        var value: String
-        var location: MCLocation
+    package struct AccessTLSEntry {
+        package var tag: String
+        package var name: String
+        package var value: String
+        package var location: MCLocation
     }
 
     /// The STARTTLS entries of an access map's text (`TLS_Srv:`, `Try_TLS:`, `TLS_Clt:`,
     /// `TLS_Rcpt:`, `Srv_Features:`, `Clt_Features:`), with their lines.
-    static func accessTLSEntries(_ text: String, file: String) -> [AccessTLSEntry] {
+    package static func accessTLSEntries(_ text: String, file: String) -> [AccessTLSEntry] {
         let tags = ["tls_srv", "try_tls", "tls_clt", "tls_rcpt", "srv_features", "clt_features"]
         var found: [AccessTLSEntry] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -174,6 +174,10 @@ extension SendmailMCImporter {
         }
         for entry in Self.accessTLSEntries(text, file: path) {
             let subject = "\(entry.tag):\(entry.name) \(entry.value)"
+            if ["tls_srv", "try_tls"].contains(entry.tag.lowercased()), let problem = Self.policyKeyProblem(entry.name) {
+                report.add(.notCarriedOver, entry.location, subject, problem)
+                continue
+            }
             switch entry.tag.lowercased() {
             case "tls_srv":
                 let requirement = entry.value.uppercased()
@@ -229,7 +233,7 @@ extension SendmailMCImporter {
     /// The keys of the TLS policy map that stand for Sendmail's `TLS_Srv:NAME`: the recipient
     /// domain and its subdomains (MX delivery) and the host (a smart host or mailertable host),
     /// plus the smart host itself when it is under NAME. An address is a `[address]` key only.
-    static func policyKeys(for name: String, smartHost: String?) -> [String] {
+    package static func policyKeys(for name: String, smartHost: String?) -> [String] {
         let bare = name.hasSuffix(".") ? String(name.dropLast()) : name
         if IPAddress(bare) != nil || bare.first?.isNumber == true && bare.allSatisfy({ $0.isNumber || $0 == "." }) {
             return ["[\(bare)]"]
@@ -237,6 +241,23 @@ extension SendmailMCImporter {
         var keys = [bare, "." + bare, "[\(bare)]"]
         if let smartHost, smartHost != bare, smartHost.hasSuffix("." + bare) { keys.append("[\(smartHost)]") }
         return keys
+    }
+
+    /// Why Sendmail's `TLS_Srv:NAME` cannot be a TLS policy key, or `nil`: an empty name (Sendmail's
+    /// default entry, for every server), or part of an address (Sendmail matches address prefixes;
+    /// the policy map takes whole `[address]` keys).
+    static func policyKeyProblem(_ name: String) -> String? {
+        let bare = name.hasSuffix(".") ? String(name.dropLast()) : name
+        if bare.isEmpty || bare.hasPrefix(".") {
+            return "an entry for every server (or a name starting with a dot): the TLS policy map has no default entry; SwiftMTA's default for every next hop is may"
+        }
+        if IPAddress(bare) == nil, bare.first?.isNumber == true, bare.allSatisfy({ $0.isNumber || $0 == "." }) {
+            return "an address prefix: the TLS policy map takes whole [address] keys; give each address its own entry"
+        }
+        if bare.lowercased().hasPrefix("ipv6:") {
+            return "an IPv6 address (prefix): give the whole address as [IPv6:…] in maps.tls_policy by hand"
+        }
+        return nil
     }
 
     /// The host of `routing.smart_host` (`relay:[mail.isp.example]` → `mail.isp.example`).
