@@ -88,6 +88,15 @@ package enum DNSMessageParser {
             if host.count > 1, host.hasSuffix(".") { host.removeLast() }
             if host.isEmpty { host = "." }
             return .mx(MXRecord(preference: preference, exchange: host))
+        case .ptr:
+            guard let start = rdata.baseAddress else { return nil }
+            var name = [CChar](repeating: 0, count: Int(NS_MAXDNAME) + 1)
+            let used = ns_name_uncompress(swiftmta_ns_msg_base(&handle), swiftmta_ns_msg_end(&handle), start, &name, name.count)
+            guard used > 0, Int(used) <= rdata.count else { return nil }
+            var host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if host.count > 1, host.hasSuffix(".") { host.removeLast() }
+            guard !host.isEmpty, host != "." else { return nil }
+            return .name(host)
         case .txt:
             var text: [UInt8] = []
             var offset = 0

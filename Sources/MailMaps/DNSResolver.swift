@@ -95,6 +95,30 @@ public final class DNSResolver: Sendable {
         try await tlsa("_\(port)._tcp.\(host)")
     }
 
+    /// The host names of `address` (IPv4 or IPv6): the PTR records of its `in-addr.arpa` or
+    /// `ip6.arpa` name (RFC 1035 §3.5, RFC 3596 §2.5), without their final dot, in the order of
+    /// the answer. A name found this way proves nothing until a forward lookup of it gives the
+    /// address back (Sendmail's `${client_resolve}` `OK`; RFC 1912 §2.1).
+    ///
+    /// - Throws: ``MailMapError``: `lookupFailed` when `address` is not an IP address,
+    ///   `unavailable` when the nameservers do not answer.
+    public func hostNames(of address: String) async throws(MailMapError) -> DNSAnswer<String> {
+        let zone: String
+        switch IPAddress(address) {
+        case .v4: zone = "in-addr.arpa"
+        case .v6: zone = "ip6.arpa"
+        case nil: zone = ""
+        }
+        guard !zone.isEmpty, let name = MailMapKeys.dnsblName(for: address, zone: zone) else {
+            throw MailMapError(.lookupFailed, map: "dns", message: "PTR: \"\(address)\" is not an IP address")
+        }
+        let response = try await query(name, type: .ptr)
+        return response.answer(name: name, records: response.records.compactMap { record -> String? in
+            if case .name(let host) = record { return host }
+            return nil
+        })
+    }
+
     /// Whether `address` (IPv4 or IPv6) is listed on the blocklist `zone` (RFC 5782 §2): the A
     /// records of its entry, and its TXT record when `withReason`; `nil` when it is not listed.
     ///
@@ -185,6 +209,7 @@ public final class DNSResolver: Sendable {
 /// The record types MailMaps asks for.
 package enum DNSRecordType: Int32, Sendable, CustomStringConvertible {
     case a = 1
+    case ptr = 12
     case mx = 15
     case txt = 16
     case aaaa = 28
@@ -193,6 +218,7 @@ package enum DNSRecordType: Int32, Sendable, CustomStringConvertible {
     package var description: String {
         switch self {
         case .a: "A"
+        case .ptr: "PTR"
         case .mx: "MX"
         case .txt: "TXT"
         case .aaaa: "AAAA"
@@ -204,6 +230,8 @@ package enum DNSRecordType: Int32, Sendable, CustomStringConvertible {
 /// One record of an answer, decoded.
 enum DNSRecordData: Hashable, Sendable {
     case address(String)
+    /// A domain name (PTR, RFC 1035 §3.3.12), without its final dot.
+    case name(String)
     case mx(MXRecord)
     case text(String)
     /// The RDATA (RFC 6698 §2.1), at least three octets.

@@ -134,9 +134,14 @@ public struct MailMapRegistry: Sendable {
 
     /// The file a file map's spec names and its options with the spec's `-o` and `-f` applied.
     ///
+    /// Sendmail's `-T<TMPF>` (the text its rules see when a lookup fails for now, as in Debian's
+    /// `Kaccess hash -T<TMPF> -o /etc/mail/access`) is accepted and has nothing to do: a lookup
+    /// that fails for now is a ``MailMapError`` of kind `unavailable`, which the router answers
+    /// with a temporary failure, as Sendmail's rules do for `<TMPF>`.
+    ///
     /// - Throws: ``MailMapError`` of kind `badSpec` for other flags, or not exactly one file name.
     public func fileOperand(of spec: MailMapSpec, moreFlags: Set<Character> = []) throws(MailMapError) -> (path: String, options: MailMapOptions) {
-        let flags = try MailMapFlags(spec, withArgument: [], withoutArgument: Set(["o", "f"]).union(moreFlags))
+        let flags = try MailMapFlags(spec, withArgument: ["T"], withoutArgument: Set(["o", "f"]).union(moreFlags))
         guard flags.operands.count == 1, let path = flags.operands.first else {
             throw MailMapError(.badSpec, map: spec.description,
                 message: "map spec \"\(spec)\": expected one file name after the flags (quote a name with spaces)")

@@ -466,6 +466,9 @@ extension Router {
         guard let name = client.hostName?.asciiLowercased else { return AccessVerdict(.pass, reason: "no client name") }
         let host = name.hasSuffix(".") ? String(name.dropLast()) : name
         if !loopback, try await isLocalHostName(host, trace: &trace) { return AccessVerdict(.relay, reason: "client \(host) is in class w") }
+        // A loopback client's name (`localhost` from the host table) no more lets it relay than
+        // its address does.
+        guard !loopback else { return AccessVerdict(.pass, reason: "client may not relay") }
         if try await isRelayDomain(host, trace: &trace) { return AccessVerdict(.relay, reason: "client \(host) is in class R") }
         if let access = tables.access,
            let hit = try await accessSearch(access, keys: MailMapKeys.domainAndParents(host), tag: .connect, trace: &trace), case .relay = hit.action {

@@ -20,7 +20,7 @@ package enum ConfigurationKeys {
                    "destination_concurrency", "messages_in_flight", "connection_reuse", "connection_idle"]),
         ("local", ["mail_directory", "mailbox_format"]),
         ("listen", ["address", "mode", "max_connections", "max_connections_per_client"]),
-        ("dns", ["nameservers"]),
+        ("dns", ["nameservers", "reverse_lookups", "hosts_file"]),
     ]
 
     /// The keys of `table`.

@@ -21,6 +21,8 @@ package struct ReceivedHeader {
     package var helloKind: SMTPServerStateMachine.Hello.Kind?
     package var helloName: String?
     package var clientAddress: String
+    /// The client's confirmed host name, shown before its address literal.
+    package var clientHostName: String?
     package var hostname: String
     package var tls: TLSSessionFacts?
     /// The authenticated identity, when it is to be shown.
@@ -32,8 +34,9 @@ package struct ReceivedHeader {
 
     package init(
         helloKind: SMTPServerStateMachine.Hello.Kind?, helloName: String?, clientAddress: String, hostname: String, tls: TLSSessionFacts?, shownUser: String?,
-        authenticated: Bool, smtpUTF8: Bool, recipients: [ForwardPath], date: String
+        authenticated: Bool, smtpUTF8: Bool, recipients: [ForwardPath], date: String, clientHostName: String? = nil
     ) {
+        self.clientHostName = clientHostName
         self.helloKind = helloKind
         self.helloName = helloName
         self.clientAddress = clientAddress
@@ -69,12 +72,14 @@ package struct ReceivedHeader {
     /// The header's lines, folded, ending in CRLF.
     package var encoded: String {
         var lines: [String] = []
+        // TCP-info (RFC 5321 §4.4): the confirmed name, when there is one, then the address.
+        let tcpInfo = clientHostName.flatMap(Self.validHelloName).map { "\($0) \(addressLiteral)" } ?? addressLiteral
         if let name = helloName.flatMap(Self.validHelloName) {
-            lines.append("Received: from \(name) (\(addressLiteral))")
+            lines.append("Received: from \(name) (\(tcpInfo))")
         } else if let helloName {
-            lines.append("Received: from \(addressLiteral) (\(addressLiteral)) (HELO \(Self.commentText(helloName)))")
+            lines.append("Received: from \(addressLiteral) (\(tcpInfo)) (HELO \(Self.commentText(helloName)))")
         } else {
-            lines.append("Received: from \(addressLiteral) (\(addressLiteral))")
+            lines.append("Received: from \(addressLiteral) (\(tcpInfo))")
         }
         lines.append("\tby \(hostname) (SwiftMTA) with \(protocolName)")
         if let tls { lines.append("\t\(tls.receivedHeaderComment)") }

@@ -355,7 +355,8 @@ private struct SessionDriver {
                 helloKind: machine.hello?.kind, helloName: machine.hello?.domain, clientAddress: info.clientAddress, hostname: configuration.hostname, tls: tls,
                 shownUser: configuration.receivedHeaderShowsUser ? authentication?.authenticationIdentity : nil,
                 authenticated: authentication != nil, smtpUTF8: transaction?.parameters.smtpUTF8 ?? false,
-                recipients: transaction?.recipients.map(\.path) ?? [], date: RFC5322Date.now())
+                recipients: transaction?.recipients.map(\.path) ?? [], date: RFC5322Date.now(),
+                clientHostName: session?.clientHostName)
             await append(channel.allocator.buffer(string: header.encoded))
         }
         machine.accept()

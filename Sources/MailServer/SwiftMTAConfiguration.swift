@@ -144,6 +144,12 @@ public struct SwiftMTAConfiguration: Sendable {
     public var listeners: [ServerConfiguration.Listener]
     /// `[dns] nameservers`: where DNS questions go (`127.0.0.1:5353`); empty for the system's.
     public var nameservers: [String]
+    /// `[dns] reverse_lookups`: whether each client's host name is looked up before the greeting
+    /// (PTR, confirmed by A or AAAA, the host table first), as Sendmail does; default `true`.
+    public var reverseLookups = true
+    /// `[dns] hosts_file`: the host table consulted before DNS; `nil` (an empty string in the
+    /// file) for DNS alone. Default `/etc/hosts`.
+    public var hostsFile: String? = "/etc/hosts"
     /// Where each key is, for errors found after parsing (a map that cannot be opened).
     let keyLines: [String: Int]
 
@@ -308,9 +314,15 @@ public struct SwiftMTAConfiguration: Sendable {
         let listeners = readListeners(document, reader: reader, tls: tls)
 
         var nameservers: [String] = []
+        var reverseLookups = true
+        var hostsFile: String? = "/etc/hosts"
         if let section = reader.table(document, "dns", at: "") {
             reader.checkKeys(section, at: "dns", allowed: ConfigurationKeys.allowed("dns"))
             nameservers = reader.strings(section, "nameservers", at: "dns") ?? []
+            reverseLookups = reader.bool(section, "reverse_lookups", at: "dns") ?? true
+            if let file = reader.string(section, "hosts_file", at: "dns") {
+                hostsFile = file.isEmpty ? nil : paths.resolve(file)
+            }
             for (index, server) in nameservers.enumerated() {
                 do {
                     _ = try DNSResolver.Configuration.Nameserver(parsing: server)
@@ -325,6 +337,8 @@ public struct SwiftMTAConfiguration: Sendable {
             authentication: authentication, tls: tls, smtp: smtp, queue: queue, listeners: listeners,
             nameservers: nameservers, keyLines: reader.lines)
         configuration.delivery = DeliverySettings.read(document, reader, paths: paths)
+        configuration.reverseLookups = reverseLookups
+        configuration.hostsFile = hostsFile
         return (configuration, reader.errors)
     }
 

@@ -57,6 +57,12 @@ public struct SMTPClientConfiguration: Sendable {
     /// loop (it must not block): the dialogue Sendmail's `-v` shows. `nil` (the default) shows
     /// nothing. AUTH shows its mechanism only; the SASL exchange and the message text are left out.
     public var transcript: (@Sendable (SMTPClientTranscriptLine) -> Void)?
+    /// Whether a host name is this host (Sendmail's class `w`), for the mail-exchanger rule of
+    /// RFC 5321 §5.1: an MX record that names this host, and every record whose preference is not
+    /// lower, are dropped, so that a backup mail exchanger hands mail to a better one instead of
+    /// to itself; when none is left the mail loops back (`554 5.3.5`). `nil` (the default): no
+    /// name is this host's.
+    public var isLocalHostName: (@Sendable (String) async -> Bool)?
 
     /// A configuration with the defaults described on each property.
     public init(hostname: String? = nil) {
@@ -73,6 +79,7 @@ public struct SMTPClientConfiguration: Sendable {
         self.resolver = Self.sharedResolver
         self.eventLoopGroup = MultiThreadedEventLoopGroup.singleton
         self.transcript = nil
+        self.isLocalHostName = nil
     }
 
     /// One resolver for every configuration that is not given another, so that answers are shared.

@@ -28,6 +28,9 @@ public struct SMTPClientError: Error, Sendable, CustomStringConvertible {
         public static let noSuchDomain = Kind("no such domain")
         /// The domain accepts no mail: a null MX (RFC 7505 §3).
         public static let nullMX = Kind("null MX")
+        /// The best mail exchanger of the domain is this host (RFC 5321 §5.1): delivering would
+        /// loop.
+        public static let mailLoops = Kind("mail loops back")
         /// No connection could be opened (refused, unreachable, timed out).
         public static let connectionFailed = Kind("connection failed")
         /// The server refused the session: greeting, EHLO/HELO or RSET.
@@ -151,7 +154,7 @@ public struct SMTPClientError: Error, Sendable, CustomStringConvertible {
     }
 
     private var permanentWithoutReply: Bool {
-        kind == .nullMX || kind == .noSuchDomain || kind == .invalidRequest || kind == .tlsConfiguration
+        kind == .nullMX || kind == .noSuchDomain || kind == .mailLoops || kind == .invalidRequest || kind == .tlsConfiguration
             || kind == .authenticationUnavailable
     }
 

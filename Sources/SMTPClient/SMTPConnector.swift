@@ -130,10 +130,33 @@ struct SMTPConnector: Sendable {
                 // RFC 5321 §5.1: no MX records, the domain is its own mail exchanger.
                 return [Host(name: domain, secureReferral: answer.isAuthenticated)]
             }
-            return Self.shuffledByPreference(answer.records).map {
+            var records = answer.records
+            if let isLocal = configuration.isLocalHostName {
+                // RFC 5321 §5.1: this host's own record, and every one not better than it, go.
+                var ownPreference: UInt16?
+                for record in records where await isLocal(Self.normalized(record.exchange)) {
+                    ownPreference = min(ownPreference ?? record.preference, record.preference)
+                }
+                if let ownPreference {
+                    records = records.filter { $0.preference < ownPreference }
+                    guard !records.isEmpty else {
+                        throw SMTPClientError(
+                            .mailLoops, stage: .lookup,
+                            reply: SMTPReply(554, EnhancedStatusCode(5, 3, 5), "MX list for \(domain) points back to \(configuration.hostname)"),
+                            "the best mail exchanger of \(domain) is this host (preference \(ownPreference)): delivering would loop")
+                    }
+                }
+            }
+            return Self.shuffledByPreference(records).map {
                 Host(name: $0.exchange, mxPreference: $0.preference, secureReferral: answer.isAuthenticated)
             }
         }
+    }
+
+    /// A host name as class `w` holds it: lower case, no final dot.
+    static func normalized(_ name: String) -> String {
+        let lowered = name.lowercased()
+        return lowered.hasSuffix(".") ? String(lowered.dropLast()) : lowered
     }
 
     /// MX records in preference order, those of equal preference in random order (RFC 5321 §5.1).

@@ -94,6 +94,13 @@ struct BerkeleyDBMapTests {
         let missing = try await registry().open("hash:-o \(directory.file("virtusertable"))")
         #expect(try await missing.lookup("cfandre@mn-linux.org") == nil)
 
+        // Debian's K line for the access map, as an administrator copies it: -T<TMPF> is accepted.
+        try MapTools.makemap("hash", text: "Connect:192.0.2.1 RELAY\n", output: directory.file("access.db"))
+        let debian = try await registry().open("hash:-T<TMPF> -o \(directory.file("access"))")
+        #expect(try await debian.lookup("Connect:192.0.2.1") == "RELAY")
+        let joined = try await registry().open("hash:-T <TMPF> \(directory.file("access"))")
+        #expect(try await joined.lookup("Connect:192.0.2.1") == "RELAY")
+
         try MapTools.makemap("hash", flags: ["-f"], text: "Mixed.Example KEPT\n", output: directory.file("cased.db"))
         let cased = try await registry().open("hash:-f \(directory.file("cased"))")
         #expect(try await cased.lookup("Mixed.Example") == "KEPT")

@@ -54,10 +54,14 @@ struct RoutingFixture {
     }
 
     /// check_rcpt for `recipient` from a client at `address`.
-    func rcpt(_ recipient: String, from address: String = "192.0.2.55", host: String? = nil, auth: String? = nil, sender: String = "someone@client.example") async throws -> AccessVerdict {
+    func rcpt(
+        _ recipient: String, from address: String = "192.0.2.55", host: String? = nil, resolution: ClientIdentity.NameResolution? = nil,
+        auth: String? = nil, sender: String = "someone@client.example"
+    ) async throws -> AccessVerdict {
         let command = try SMTPCommand.parse(Substring("RCPT TO:<\(recipient.trimmingCharacters(in: ["<", ">"]))>"))
         guard case .recipient(let path, _) = command else { fatalError() }
-        let client = ClientIdentity(address: address, hostName: host, authenticationMechanism: auth, authenticatedUser: auth == nil ? nil : "amy")
+        let client = ClientIdentity(
+            address: address, hostName: host, nameResolution: resolution, authenticationMechanism: auth, authenticatedUser: auth == nil ? nil : "amy")
         return await router.checkRecipient(path, sender: ReversePath(mailbox: try Mailbox(parsing: sender)), client: client)
     }
 }

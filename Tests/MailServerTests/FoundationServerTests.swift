@@ -30,7 +30,7 @@ func withServer(
 func smtplib(_ port: Int, _ script: String) async throws -> String {
     let program = """
         import smtplib, sys
-        s = smtplib.SMTP('127.0.0.1', \(port), timeout=10)
+        s = smtplib.SMTP('127.0.0.1', \(port), timeout=60)
         \(script)
         """
     return try await ExternalTool.runChecked("python3", ["-c", program]).standardOutput

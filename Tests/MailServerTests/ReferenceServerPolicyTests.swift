@@ -150,7 +150,7 @@ struct ReferenceServerPolicyTests {
         let server = try await ReferenceServerClientTests.server(modes: ["smtp"])
         let output = try await Self.python("""
             import socket
-            s = socket.create_connection(('127.0.0.1', \(server["smtp"])), source_address=('127.0.0.2', 0), timeout=10)
+            s = socket.create_connection(('127.0.0.1', \(server["smtp"])), source_address=('127.0.0.2', 0), timeout=60)
             s.sendall(b'EHLO outside.example\\r\\nMAIL FROM:<a@outside.example>\\r\\nRCPT TO:<root@localhost>\\r\\nDATA\\r\\n')
             s.sendall(b'Subject: first\\r\\n\\r\\nbody' + b'\(terminator)' + b'MAIL FROM:<smuggled@outside.example>\\r\\nRCPT TO:<root@localhost>\\r\\nDATA\\r\\nsmuggled\\r\\n.\\r\\nQUIT\\r\\n')
             data = b''
@@ -187,7 +187,7 @@ struct ReferenceServerPolicyTests {
                     lines.append(line.strip())
                     if len(line) < 4 or line[3] != '-': return lines
             # 1. In the same packet as STARTTLS.
-            s = socket.create_connection(('127.0.0.1', \(server["smtp"])), source_address=('127.0.0.2', 0), timeout=10)
+            s = socket.create_connection(('127.0.0.1', \(server["smtp"])), source_address=('127.0.0.2', 0), timeout=60)
             f = s.makefile('rb')
             reply(f)
             s.sendall(b'EHLO outside.example\\r\\n')
@@ -202,7 +202,7 @@ struct ReferenceServerPolicyTests {
             print('rcpt', reply(g)[-1])
             t.close()
             # 2. After the 220, before the handshake.
-            s = socket.create_connection(('127.0.0.1', \(server["smtp"])), source_address=('127.0.0.2', 0), timeout=10)
+            s = socket.create_connection(('127.0.0.1', \(server["smtp"])), source_address=('127.0.0.2', 0), timeout=60)
             f = s.makefile('rb')
             reply(f)
             s.sendall(b'EHLO outside.example\\r\\n')

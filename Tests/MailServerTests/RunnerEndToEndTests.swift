@@ -270,6 +270,9 @@ struct RunnerEndToEndTests {
         let dns = try DnsmasqServer(records: [
             "--mx-host=elsewhere.example,mx.elsewhere.example,10", "--host-record=mx.elsewhere.example,\(address)",
             "--local=/elsewhere.example/",
+            // This server (mx.example.test) is backup.example's best MX: delivering would loop.
+            "--mx-host=backup.example,MX.example.test,10", "--mx-host=backup.example,mx.elsewhere.example,20",
+            "--local=/backup.example/",
         ])
         let server = try await Self.server("""
             [maps]
@@ -280,6 +283,11 @@ struct RunnerEndToEndTests {
         _ = try await swaks(server["smtp"], ["--from", "alice@example.test", "--to", "bob@elsewhere.example"])
         try await Self.wait("the MX delivery", server) { sink.count == 1 }
         #expect(server.output.contains("mailer=esmtp, relay=mx.elsewhere.example[\(address)]:25"), "\(server.output)")
+
+        _ = try await swaks(server["smtp"], ["--from", "alice@example.test", "--to", "carol@backup.example"])
+        try await Self.wait("the loop refused", server) { server.output.contains("to=<carol@backup.example>") && server.output.contains("dsn=5.3.5") }
+        #expect(server.output.contains("MX list for backup.example points back to mx.example.test"), "\(server.output)")
+        #expect(sink.count == 1, "nothing for backup.example reached the lower-preference MX")
     }
 
     @Test("tls_policy: verify delivers to a server whose certificate the CAs vouch for; encrypt defers when STARTTLS is not offered")

@@ -35,6 +35,15 @@ struct MailExchangerTests {
         "--host-record=deaddual.example.test,127.0.0.2,::1",
         // nullmx.example.test: RFC 7505.
         "--mx-host=nullmx.example.test,.,0",
+        // backup.example.test: this host (self) is the second MX; the first is dead, the third
+        // (like self) would take the message.
+        "--mx-host=backup.example.test,dead.example.test,10",
+        "--mx-host=backup.example.test,Self.Example.Test,20",
+        "--mx-host=backup.example.test,live.example.test,30",
+        "--host-record=self.example.test,127.0.0.1",
+        // loop.example.test: this host is the best MX.
+        "--mx-host=loop.example.test,self.example.test,10",
+        "--mx-host=loop.example.test,live.example.test,20",
     ]
 
     static func configuration(_ dns: DnsmasqServer) throws -> SMTPClientConfiguration {
@@ -158,5 +167,34 @@ struct MailExchangerTests {
         #expect(error?.kind == .lookupFailed)
         #expect(error?.stage == .lookup)
         #expect(error?.isTemporary == true)
+    }
+
+    @Test("this host among the MX records: it and every record not better go (RFC 5321 §5.1); as the best, the mail loops")
+    func ownMailExchanger() async throws {
+        let dns = try DnsmasqServer(records: Self.records)
+        let sink = try SmtpSink(dump: true)
+        var configuration = try Self.configuration(dns)
+        configuration.isLocalHostName = { $0 == "self.example.test" }
+        // Without the rule, self (20) or live (30) would take it; with it only dead (10) is left.
+        let backup = await #expect(throws: SMTPClientError.self) {
+            try await Self.send(to: "backup.example.test", port: sink.port, configuration)
+        }
+        let failure = try #require(backup)
+        #expect(failure.kind == .connectionFailed, "\(failure)")
+        #expect(!failure.message.contains("live.example.test"), "\(failure.message)")
+        #expect(sink.dumpedMessages().isEmpty)
+
+        let loop = await #expect(throws: SMTPClientError.self) {
+            try await Self.send(to: "loop.example.test", port: sink.port, configuration)
+        }
+        let looped = try #require(loop)
+        #expect(looped.kind == .mailLoops)
+        #expect(looped.reply?.code == 554)
+        #expect(looped.reply?.enhancedCode?.description == "5.3.5")
+        #expect(!looped.isTemporary)
+
+        // The same domains without the rule: delivered.
+        let plain = try await Self.send(to: "backup.example.test", port: sink.port, try Self.configuration(dns))
+        #expect(plain.allAccepted)
     }
 }

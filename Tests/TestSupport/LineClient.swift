@@ -8,8 +8,9 @@ public final class LineClient: @unchecked Sendable {
     private let fd: Int32
     private var pending: [UInt8] = []
 
-    /// Connects to 127.0.0.1:`port`; reads time out after `timeout`.
-    public convenience init(port: Int, timeout: Duration = .seconds(10)) async throws {
+    /// Connects to 127.0.0.1:`port`; reads time out after `timeout` (a hang guard: a full test run
+    /// on a loaded 2-core machine can starve the process for tens of seconds).
+    public convenience init(port: Int, timeout: Duration = .seconds(60)) async throws {
         let fd = try await offThread { try Self.connect(port: port, timeout: timeout) }
         self.init(fd: fd)
     }

@@ -57,9 +57,16 @@ public protocol SMTPSession {
 
     /// The connection is closing (go-smtp's `Logout`).
     mutating func close() async
+
+    /// The client's host name, when the backend has confirmed it (a reverse lookup whose forward
+    /// lookup gives the address back): the `Received:` header shows it before the address literal
+    /// (RFC 5321 §4.4, `TCP-info`). The default is `nil`: the address alone.
+    var clientHostName: String? { get }
 }
 
 extension SMTPSession {
+    public var clientHostName: String? { nil }
+
     public mutating func connected() async throws -> SMTPDecision { .accept }
     public mutating func hello(_ hello: SMTPServerStateMachine.Hello) async throws -> SMTPDecision { .accept }
     public mutating func tlsEstablished(_ facts: TLSSessionFacts) async {}

@@ -18,6 +18,8 @@ struct MessageEnvelope: Sendable {
     var recipients: [Recipient]
     /// The client's address.
     var clientAddress: String
+    /// The client's confirmed host name (``ClientNameLookup``), if any.
+    var clientHostName: String? = nil
     /// The HELO/EHLO argument.
     var helo: String?
     /// The authenticated identity, if any.

@@ -22,12 +22,13 @@ struct PolicyBackend: SMTPBackend {
     let logger: Logger
     /// Told of every decision with its trace (`swiftmta check session`); `nil` when serving.
     var observer: (any PolicyObserver)? = nil
-    /// Who the client is: by default its address alone (no reverse lookup);
-    /// `swiftmta check session --client-host` names it.
-    var identify: @Sendable (SMTPConnectionInfo) -> ClientIdentity = { ClientIdentity(address: $0.clientAddress) }
+    /// Who the client is: by default its address alone; the reference server looks its name up
+    /// (``ClientNameLookup``, `[dns] reverse_lookups`); `swiftmta check session --client-host`
+    /// names it.
+    var identify: @Sendable (SMTPConnectionInfo) async -> ClientIdentity = { ClientIdentity(address: $0.clientAddress) }
 
     func makeSession(for connection: SMTPConnectionInfo) async throws -> any SMTPSession {
-        PolicySession(backend: self, client: identify(connection), tls: connection.tls)
+        PolicySession(backend: self, client: await identify(connection), tls: connection.tls)
     }
 }
 
@@ -48,7 +49,18 @@ struct PolicySession: SMTPSession {
 
     private var router: Router { backend.router }
     private var logger: Logger { backend.logger }
-    private var relay: String { "[\(client.address)]" }
+    /// Sendmail's `relay=`: the confirmed name and the address, `[address] (may be forged)`, or
+    /// the address alone.
+    private var relay: String {
+        switch client.nameResolution {
+        case .confirmed: return client.hostName.map { "\($0) [\(client.address)]" } ?? "[\(client.address)]"
+        case .forged: return "[\(client.address)] (may be forged)"
+        case .failed, .temporaryFailure: return "[\(client.address)]"
+        }
+    }
+
+    /// The confirmed host name, for the `Received:` header.
+    var clientHostName: String? { client.nameResolution == .confirmed ? client.hostName : nil }
     private var facts: SessionFacts { SessionFacts(client: client, connectVerdict: connectVerdict) }
 
     /// check_relay at connect (without `delay_checks`). As Sendmail does, a refused client is
@@ -141,7 +153,7 @@ struct PolicySession: SMTPSession {
 
     mutating func message() async throws -> any SMTPMessageReceiver {
         let writer = try await backend.store.beginMessage()
-        let envelope = MessageEnvelope(
+        var envelope = MessageEnvelope(
             sender: sender ?? .null, mailParameters: mailParameters, recipients: recipients,
             clientAddress: client.address, helo: hello?.domain, authenticatedUser: client.authenticatedUser,
             protocolName: ReceivedHeader(
@@ -149,7 +161,8 @@ struct PolicySession: SMTPSession {
                 authenticated: client.authenticatedUser != nil, smtpUTF8: mailParameters.smtpUTF8, recipients: [], date: "").protocolName,
             tls: tls.map { "\($0.protocolVersion) \($0.cipher)" },
             size: 0)
-        return PolicyMessage(writer: writer, envelope: envelope, store: backend.store, discard: discard, logger: logger)
+        envelope.clientHostName = clientHostName
+        return PolicyMessage(writer: writer, envelope: envelope, store: backend.store, discard: discard, relay: relay, logger: logger)
     }
 
     mutating func reset() async {
@@ -168,6 +181,8 @@ struct PolicyMessage: SMTPMessageReceiver {
     var envelope: MessageEnvelope
     let store: any MessageStore
     let discard: Bool
+    /// The client as the log shows it (`name [address]`).
+    let relay: String
     let logger: Logger
 
     mutating func append(_ text: ByteBuffer) async throws {
@@ -177,7 +192,6 @@ struct PolicyMessage: SMTPMessageReceiver {
     }
 
     mutating func finish() async throws -> SMTPDecision {
-        let relay = "[\(envelope.clientAddress)]"
         if discard {
             await writer.abort()
             logger.notice("from=\(envelope.sender), size=\(envelope.size), nrcpts=\(envelope.recipients.count), relay=\(relay), discarded (access DISCARD)")

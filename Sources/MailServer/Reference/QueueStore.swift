@@ -69,7 +69,7 @@ struct QueueStoreWriter: MessageStoreWriter {
             reversePath: envelope.sender, mailParameters: envelope.mailParameters,
             recipients: envelope.recipients.map { SMTPEnvelope.Recipient($0.path, parameters: $0.parameters) },
             client: QueueEnvelope.Client(
-                address: envelope.clientAddress, heloName: envelope.helo, protocolName: envelope.protocolName,
+                address: envelope.clientAddress, hostName: envelope.clientHostName, heloName: envelope.helo, protocolName: envelope.protocolName,
                 authenticatedUser: envelope.authenticatedUser, tls: envelope.tls))
         let id: QueueID
         do {

@@ -25,10 +25,16 @@ struct ReferenceSetup {
         var summary: [String]
         /// The queue runner's parts.
         var delivery: DeliverySetup
+        /// How clients' host names are found (`[dns] reverse_lookups`); `nil` when they are not.
+        var clientNames: ClientNameLookup?
 
         /// The backend over `store`.
         func backend(store: any MessageStore, logger: Logger) -> PolicyBackend {
-            PolicyBackend(router: router, pool: pool, store: store, logger: logger)
+            var backend = PolicyBackend(router: router, pool: pool, store: store, logger: logger)
+            if let clientNames {
+                backend.identify = { connection in await clientNames.identify(connection.clientAddress) }
+            }
+            return backend
         }
     }
 
@@ -83,6 +89,16 @@ struct ReferenceSetup {
             summary.append("no [auth] backend: submission and smtps listeners refuse MAIL (AUTH is required there and not offered)")
         }
 
+        var clientNames: ClientNameLookup?
+        if configuration.reverseLookups {
+            do {
+                let hosts = try configuration.hostsFile.map { path throws(MailMapError) in try HostsFile(contentsOf: path) }
+                clientNames = ClientNameLookup(hosts: hosts, resolver: registry.resolver)
+            } catch {
+                errors.append(configuration.error("dns.hosts_file", error.message))
+            }
+        }
+
         var help: SendmailHelpFile?
         if let path = configuration.smtp.helpFile {
             do {
@@ -113,7 +129,7 @@ struct ReferenceSetup {
         if let timeout = configuration.smtp.commandTimeout { server.limits.commandTimeout = timeout }
         server.limits.shutdownGracePeriod = configuration.smtp.shutdownGracePeriod
         server.receivedHeaderShowsUser = configuration.smtp.receivedHeaderShowsUser
-        return (Prepared(server: server, router: router, pool: registry.threadPool, summary: summary, delivery: delivery), errors)
+        return (Prepared(server: server, router: router, pool: registry.threadPool, summary: summary, delivery: delivery, clientNames: clientNames), errors)
     }
 
     // MARK: - TLS

@@ -31,6 +31,14 @@ struct DeliverySetup: Sendable {
         tls.privateKeyFile = configuration.tls.clientKey
         client.tls = tls
         client.resolver = registry.resolver
+        // RFC 5321 §5.1: never deliver to an MX record that is this host (class w).
+        let hostname = configuration.hostname.lowercased()
+        let localHostNames = router.tables.localHostNames
+        client.isLocalHostName = { name in
+            if name == hostname || name == "localhost" { return true }
+            guard let localHostNames else { return false }
+            return (try? await localHostNames.lookup(name)) != nil
+        }
         let runnerConfiguration = QueueRunner.Configuration(
             hostname: configuration.hostname, queue: configuration.queue, delivery: configuration.delivery, client: client)
         return DeliverySetup(router: router, routingExecutor: registry.threadPool, tlsPolicies: tlsPolicies, configuration: runnerConfiguration)
