@@ -544,9 +544,9 @@ extension SendmailMCImporter {
                 comment: ["the entries this import added (\(file), beside this file): the .mc has no FEATURE(`access_db')"])
         }
         report.add(.differs, nil, "loopback",
-            "Sendmail lets clients at 127.0.0.1 and ::1 relay (proto.m4's Relay_ok: \"originated locally\"), and clients whose host name is in class w; SwiftMTA trusts no client by its address alone. So that the imported configuration behaves as Sendmail did, the import wrote Connect:127.0.0.1 RELAY and Connect:IPv6:::1 RELAY to \(file) beside it, searched before the .mc's own access map (maps.access). Delete them if a proxy, a web application or any program on this host could relay through it for anyone")
+            "Sendmail lets clients at 127.0.0.1 and ::1 relay (proto.m4's Relay_ok: \"originated locally\"); SwiftMTA trusts no client by its address alone, and a loopback client's name (localhost) does not let it relay either (a client elsewhere whose confirmed host name is in class w relays in both). So that the imported configuration behaves as Sendmail did, the import wrote Connect:127.0.0.1 RELAY and Connect:IPv6:::1 RELAY to \(file) beside it, searched before the .mc's own access map (maps.access). Delete them if a proxy, a web application or any program on this host could relay through it for anyone")
         report.add(.differs, nil, "class w",
-            "Sendmail also counts this host's own interface addresses as local (it probes them into class w) and lets connections from them relay; SwiftMTA knows only localhost, the host name and local-host-names: add Connect:ADDRESS RELAY to \(file) for programs here that connect to a public address of this host")
+            "Sendmail also counts this host's own interface addresses as local (it probes them into class w) and lets connections from them relay; SwiftMTA's class w holds only localhost, the host name, local_names and local-host-names: add Connect:ADDRESS RELAY to \(file) for programs here that connect to a public address of this host")
     }
 
     mutating func reportGeneralDifferences() {

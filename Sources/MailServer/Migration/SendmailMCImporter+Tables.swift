@@ -145,7 +145,7 @@ extension SendmailMCImporter {
                 if map.mapClass != "text" { flags.append(flag) }
             case _ where flag.hasPrefix("-T"):
                 report.add(.carriedOver, call.location, shown,
-                    "\(flag) left out: SwiftMTA's hash: specs do not take it, and a lookup that fails is always a temporary failure (451 4.3.0) there, as \(flag) makes it in Sendmail")
+                    "\(flag) left out: a lookup that fails is always a temporary failure (451 4.3.0) in SwiftMTA, as \(flag) makes it in Sendmail (SwiftMTA's file maps take the flag as a no-op)")
             case "-m":
                 dropped.append(flag)
                 report.add(.differs, call.location, shown, "-m (match only) left out: SwiftMTA uses the value, where Sendmail used only that the key exists")

@@ -362,8 +362,8 @@ package struct SendmailMCImporter {
         if addedAccess.contains(where: { $0.key == "Connect:127.0.0.1" }) {
             lines += [
                 "# Sendmail lets a client at 127.0.0.1 or ::1 relay (proto.m4, Relay_ok: \"originated",
-                "# locally\"), and one whose host name is in class w; SwiftMTA trusts no client by its",
-                "# address alone. These entries keep Sendmail's behaviour. Remove them if a proxy, a web",
+                "# locally\"); SwiftMTA trusts no client by its address alone (nor by the name localhost).",
+                "# These entries keep Sendmail's behaviour. Remove them if a proxy, a web",
                 "# application or any program on this host could relay through it for anyone.",
             ]
         }
