@@ -35,7 +35,7 @@ struct ImportMCDeliveryTests {
             define(`SMART_HOST', `relay.isp.example')dnl
             define(`RELAY_MAILER_ARGS', `TCP $h 587')dnl
             define(`confDELIVERY_MODE', `q')dnl
-            define(`confMCI_CACHE_TIMEOUT', `1m')dnl
+            define(`confMCI_CACHE_TIMEOUT', `1m30s')dnl
             define(`confMCI_CACHE_SIZE', `4')dnl
             FEATURE(`access_db')dnl
             FEATURE(`authinfo', `text /etc/mail/authinfo')dnl
@@ -50,7 +50,7 @@ struct ImportMCDeliveryTests {
         #expect(configuration.delivery.mode == .queue)
         #expect(configuration.delivery.mailDirectory == "/var/mail")
         #expect(configuration.delivery.mailboxFormat == .mbox)
-        #expect(configuration.delivery.connectionIdle == .seconds(60))
+        #expect(configuration.delivery.connectionIdle == .seconds(90))
         #expect(configuration.routing.smartHost == "relay.isp.example")
         #expect(configuration.routing.mailers[.relay]?.port == 587)
         let policySpec = try #require(configuration.delivery.tlsPolicy)
@@ -275,7 +275,9 @@ struct ImportMCDeliveryTests {
         let (sendmail, _) = try await Self.sendmail(credentials: false, pki: pki.directory.path, recipient: "friend@elsewhere.example",
                                                     message: Self.relayMessage, peerOptions: [])
         #expect((sendmail["messages"] as? [Any])?.isEmpty == true, "\(sendmail)")
+        // Deferred for TLS_Srv's sake: "454 4.7.0 other side does not support STARTTLS".
         #expect((sendmail["queue"] as? String)?.contains("(1 request)") == true, "\(sendmail)")
+        #expect((sendmail["queue"] as? String)?.contains("STARTTLS") == true, "\(sendmail)")
 
         let dns = try DnsmasqServer(records: ["--host-record=smarthost.example.test,127.0.0.1", "--local=/test/"])
         defer { dns.stop() }

@@ -97,11 +97,13 @@ extension SendmailMCImporter {
         if let location = definedAt("confMCI_CACHE_TIMEOUT"), let text = try value("confMCI_CACHE_TIMEOUT") {
             // ConnectionCacheTimeout: a bare number is seconds (Sendmail's convtime with 's').
             let written = text.allSatisfy(\.isNumber) ? text + "s" : text
-            if let duration = QueueSettings.parseDuration(written) {
+            if let duration = QueueSettings.parseDuration(written), duration >= .zero {
+                // Written in seconds: the key takes one unit, Sendmail's times may have several (1m30s).
                 let capped = duration > .seconds(300)
-                config.set("queue", "connection_idle", .string(capped ? "300s" : written),
-                    comment: Self.origin(location, "confMCI_CACHE_TIMEOUT" + (capped ? " `\(text)', at most 300s here" : "")))
-                report.add(.carriedOver, location, defineSubject("confMCI_CACHE_TIMEOUT"), "→ queue.connection_idle = \"\(capped ? "300s" : written)\"")
+                let seconds = capped ? "300s" : "\(duration.components.seconds)s"
+                config.set("queue", "connection_idle", .string(seconds),
+                    comment: Self.origin(location, "confMCI_CACHE_TIMEOUT `\(text)'" + (capped ? ", at most 300s here" : "")))
+                report.add(.carriedOver, location, defineSubject("confMCI_CACHE_TIMEOUT"), "→ queue.connection_idle = \"\(seconds)\"")
                 if capped {
                     report.add(.differs, location, defineSubject("confMCI_CACHE_TIMEOUT"), "SwiftMTA keeps an idle session at most 300 s")
                 }

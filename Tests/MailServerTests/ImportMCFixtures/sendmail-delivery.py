@@ -96,7 +96,9 @@ def inside(work, template, sender, recipient, message, peer_options):
         options = ["-C", os.path.join(work, "sendmail.cf"), "-O", f"QueueDirectory={queue}",
                    "-O", f"PidFile={work}/sendmail.pid", "-O", f"StatusFile={work}/statistics",
                    "-O", "DontProbeInterfaces=true", "-O", "Timeout.ident=0",
-                   "-O", f"ServiceSwitchFile={work}/service.switch"]
+                   "-O", f"ServiceSwitchFile={work}/service.switch",
+                   # Deliver however loaded the machine is (Sendmail queues above QueueLA).
+                   "-O", "QueueLA=1000", "-O", "RefuseLA=1000"]
         subprocess.run(["/usr/sbin/sendmail"] + options + ["-bi"], capture_output=True, timeout=60)
         with open(message, "rb") as f:
             run = subprocess.run(["/usr/sbin/sendmail"] + options + (["-v"] if os.environ.get("SENDMAIL_VERBOSE") else []) + ["-odi", "-oi", "-f", sender, recipient],
