@@ -19,8 +19,9 @@ build: bootstrap
 	@scripts/check-warnings $(BUILD_LOG)
 
 ## make run: build and start the server on its embedded default (loopback: smtp 2525, submission 2587, smtps 2465; files in ./var).
+## As root (a container), it passes --allow-root: the embedded default names no [daemon] user.
 run: build
-	$(SWIFT) run --skip-build swiftmta serve
+	$(SWIFT) run --skip-build swiftmta serve $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 ## make test: build everything, fail on any warning in our code, and run every test.
 test: bootstrap

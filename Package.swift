@@ -36,6 +36,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", .upToNextMajor(from: "3.12.3")),
         // The one Base64 codec (SMTPProtocol's AUTH exchange, MailAuth's SCRAM attributes and verifiers).
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
+        // MailServer's operations: the Prometheus text endpoint behind swift-metrics, and SIGTERM/SIGHUP
+        // through a service group.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries, each reached only through its shim target and the one Swift module above it.
@@ -133,6 +137,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -164,53 +171,59 @@ let package = Package(
         ),
 
         // libFuzzer targets for the parsers (make fuzz); an ordinary build replays saved inputs.
+        // FuzzSupport: the driver every one of them shares (libFuzzer entry, replay, --list).
+        .target(
+            name: "FuzzSupport",
+            path: "Fuzz/FuzzSupport",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SMTPProtocolFuzz",
-            dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FuzzSupport", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPProtocolFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailMapsFuzz",
-            dependencies: ["MailMaps"],
+            dependencies: ["FuzzSupport", "MailMaps"],
             path: "Fuzz/MailMapsFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailAuthFuzz",
-            dependencies: ["MailAuth"],
+            dependencies: ["FuzzSupport", "MailAuth"],
             path: "Fuzz/MailAuthFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailRoutingFuzz",
-            dependencies: ["MailRouting"],
+            dependencies: ["FuzzSupport", "MailRouting"],
             path: "Fuzz/MailRoutingFuzz",
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "MailServerFuzz",
-            dependencies: ["MailServer", "SMTPProtocol"],
+            dependencies: ["FuzzSupport", "MailServer", "SMTPProtocol"],
             path: "Fuzz/MailServerFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "SMTPClientFuzz",
-            dependencies: ["SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FuzzSupport", "SMTPClient", "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPClientFuzz",
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "MailRunnerFuzz",
-            dependencies: ["MailServer"],
+            dependencies: ["FuzzSupport", "MailServer"],
             path: "Fuzz/MailRunnerFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailQueueFuzz",
-            dependencies: ["MailServer"],
+            dependencies: ["FuzzSupport", "MailServer"],
             path: "Fuzz/MailQueueFuzz",
             swiftSettings: swiftSettings
         ),

@@ -10,6 +10,7 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
     /// What is wrong.
     public let message: String
 
+    /// An error in `file` at `key` (`tls.key`; `nil` for the file as a whole), on `line` when known.
     public init(file: String, key: String?, line: Int?, message: String) {
         self.file = file
         self.key = key

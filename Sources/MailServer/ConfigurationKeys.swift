@@ -4,7 +4,7 @@ package enum ConfigurationKeys {
     /// The tables and their keys; `""` is the top level, `relay.dnsbl` the entries of that array.
     package static let tables: [(table: String, keys: [String])] = [
         ("", ["hostname", "local_host_names", "virtuser_domains", "relay_domains", "local_users", "local_names",
-              "maps", "routing", "relay", "auth", "tls", "smtp", "listen", "dns", "queue", "local"]),
+              "maps", "routing", "relay", "auth", "tls", "smtp", "listen", "dns", "queue", "local", "daemon"]),
         ("maps", ["virtusertable", "access", "mailertable", "authinfo", "aliases", "tls_policy"]),
         ("routing", ["smart_host", "relay_mailer", "relay_mailer_port", "masquerade_as", "masquerade_envelope",
                      "masquerade_domains", "exposed_users"]),
@@ -21,6 +21,7 @@ package enum ConfigurationKeys {
         ("local", ["mail_directory", "mailbox_format"]),
         ("listen", ["address", "mode", "max_connections", "max_connections_per_client"]),
         ("dns", ["nameservers", "reverse_lookups", "hosts_file"]),
+        ("daemon", ["user", "group", "metrics_address"]),
     ]
 
     /// The keys of `table`.

@@ -12,9 +12,13 @@ import SMTPProtocol
 public enum RouteCommand {
     /// What the command was asked.
     public struct Request: Sendable {
+        /// The recipient address to route (`user@domain`, `"Name <user@domain>"` or a local name).
         public var address: String
+        /// The envelope sender, for the MAIL and RCPT answers.
         public var sender: String?
+        /// The client's IP address: the MAIL and RCPT answers are printed too.
         public var clientAddress: String?
+        /// The client's verified host name.
         public var clientHost: String?
         /// How the client's name was found: `ok`, `fail`, `forged` or `temp` (Sendmail's
         /// `${client_resolve}`); by default `ok` with a host name, `fail` without.
@@ -23,9 +27,12 @@ public enum RouteCommand {
         public var authentication: String?
         /// A local submission: no client, as `sendmail -bs` or the sendmail command line.
         public var localSubmission: Bool
+        /// The configuration file (`nil`: the embedded default).
         public var configurationFile: String?
+        /// Print JSON instead of text.
         public var json: Bool
 
+        /// A request; see each property.
         public init(address: String, sender: String? = nil, clientAddress: String? = nil, clientHost: String? = nil,
                     clientResolve: String? = nil, authentication: String? = nil, localSubmission: Bool = false,
                     configurationFile: String? = nil, json: Bool = false) {

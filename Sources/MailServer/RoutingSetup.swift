@@ -34,23 +34,25 @@ public enum RoutingSetup {
     ///   configuration error, not a broken table.
     public static func router(for configuration: SwiftMTAConfiguration, registry: MailMapRegistry) throws(MailMapError) -> Router {
         let specs = configuration.tables
-        func open(_ spec: String?, textMeans type: String? = nil) throws(MailMapError) -> (any MailMap)? {
+        // Each table reports its lookups' time and failures under its configuration key (the
+        // server's metrics; without a metrics backend they cost nothing).
+        func open(_ spec: String?, textMeans type: String? = nil, key: String) throws(MailMapError) -> (any MailMap)? {
             guard let spec else { return nil }
-            return try openOrFailing(effectiveSpec(spec, textMeans: type), registry: registry)
+            return MeteredMailMap(try openOrFailing(effectiveSpec(spec, textMeans: type), registry: registry), table: key)
         }
         var tables = RoutingTables(
-            localHostNames: try open(specs.localHostNames, textMeans: "list"),
-            relayDomains: try open(specs.relayDomains, textMeans: "list"),
-            virtusertable: try open(specs.virtusertable),
-            access: try open(specs.access),
-            mailertable: try open(specs.mailertable),
-            authinfo: try open(specs.authinfo),
-            aliases: try open(specs.aliases, textMeans: "aliases"),
+            localHostNames: try open(specs.localHostNames, textMeans: "list", key: "local_host_names"),
+            relayDomains: try open(specs.relayDomains, textMeans: "list", key: "relay_domains"),
+            virtusertable: try open(specs.virtusertable, key: "maps.virtusertable"),
+            access: try open(specs.access, key: "maps.access"),
+            mailertable: try open(specs.mailertable, key: "maps.mailertable"),
+            authinfo: try open(specs.authinfo, key: "maps.authinfo"),
+            aliases: try open(specs.aliases, textMeans: "aliases", key: "maps.aliases"),
             resolver: registry.resolver)
         switch specs.localUsers {
         case "any": tables.localUsers = nil
-        case "passwd": tables.localUsers = .map(try openOrFailing("passwd:", registry: registry))
-        default: tables.localUsers = .map(try openOrFailing(specs.localUsers, registry: registry))
+        case "passwd": tables.localUsers = .map(MeteredMailMap(try openOrFailing("passwd:", registry: registry), table: "local_users"))
+        default: tables.localUsers = .map(MeteredMailMap(try openOrFailing(specs.localUsers, registry: registry), table: "local_users"))
         }
         return Router(configuration: configuration.routing, tables: tables)
     }

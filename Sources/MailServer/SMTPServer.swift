@@ -60,12 +60,13 @@ public struct SMTPServer: Sendable {
         let channel: NIOAsyncChannel<ChildOutput, Never>
     }
 
-    /// The configuration the server runs with.
-    public let configuration: ServerConfiguration
-    private let backend: any SMTPBackend
+    /// The configuration the server runs with now (the last one given to
+    /// ``reload(configuration:backend:)``).
+    public var configuration: ServerConfiguration { current.settings.configuration }
+    private var backend: any SMTPBackend { current.settings.backend }
+    let current: ServerSettings
     private let listeners: [BoundListener]
     private let registry: ConnectionRegistry
-    private let damping: AuthenticationDamping?
     private let logger: Logger
 
     /// The addresses the server actually listens on, in the order of the configuration's listeners
@@ -86,15 +87,15 @@ public struct SMTPServer: Sendable {
         logger: Logger
     ) async throws(ServerStartError) -> SMTPServer {
         var bound: [BoundListener] = []
-        let timeout = configuration.limits.commandTimeout
+        let current = ServerSettings(
+            configuration: configuration, backend: backend,
+            damping: configuration.authentication.map { AuthenticationDamping(configuration: $0.damping) })
         do throws(ServerStartError) {
             for listener in configuration.listeners {
-                let tls = configuration.tls
-                if listener.mode == .smtps, tls == nil {
+                if listener.mode == .smtps, configuration.tls == nil {
                     throw ServerStartError(address: "\(listener.host):\(listener.port)", reason: "an smtps listener needs a TLS certificate")
                 }
                 let limiter = ConnectionLimiter(maximum: listener.maximumConnections, maximumPerClient: listener.maximumConnectionsPerClient)
-                let hostname = configuration.hostname
                 let channel: NIOAsyncChannel<ChildOutput, Never>
                 do {
                     channel = try await ServerBootstrap(group: eventLoopGroup)
@@ -103,7 +104,11 @@ public struct SMTPServer: Sendable {
                         .childChannelOption(.allowRemoteHalfClosure, value: true)
                         .bind(host: listener.host, port: listener.port) { channel in
                             channel.eventLoop.makeCompletedFuture {
-                                try Self.initialize(channel, listener: listener, limiter: limiter, tls: tls, hostname: hostname, timeout: timeout, logger: logger)
+                                // What a reload changed applies from the next connection on.
+                                let configuration = current.settings.configuration
+                                return try Self.initialize(
+                                    channel, listener: listener, limiter: limiter, tls: configuration.tls, hostname: configuration.hostname,
+                                    timeout: configuration.limits.commandTimeout, logger: logger)
                             }
                         }
                 } catch {
@@ -117,20 +122,13 @@ public struct SMTPServer: Sendable {
             }
             throw error
         }
-        return SMTPServer(
-            configuration: configuration, backend: backend, listeners: bound, registry: ConnectionRegistry(),
-            damping: configuration.authentication.map { AuthenticationDamping(configuration: $0.damping) }, logger: logger)
+        return SMTPServer(current: current, listeners: bound, registry: ConnectionRegistry(), logger: logger)
     }
 
-    private init(
-        configuration: ServerConfiguration, backend: any SMTPBackend, listeners: [BoundListener], registry: ConnectionRegistry,
-        damping: AuthenticationDamping?, logger: Logger
-    ) {
-        self.configuration = configuration
-        self.backend = backend
+    private init(current: ServerSettings, listeners: [BoundListener], registry: ConnectionRegistry, logger: Logger) {
+        self.current = current
         self.listeners = listeners
         self.registry = registry
-        self.damping = damping
         self.logger = logger
     }
 
@@ -223,14 +221,22 @@ public struct SMTPServer: Sendable {
                 do {
                     for try await output in connections {
                         guard case .accepted(let accepted) = output else { continue }
+                        // A session keeps the configuration and backend it started with, whatever
+                        // reloads happen while it runs.
+                        let settings = current.settings
                         group.addTask {
                             let connection = accepted.take()
                             let token = registry.add(connection.channel)
-                            defer { registry.remove(token) }
+                            let open = SessionMetrics.open(listener)
+                            open.increment()
+                            defer {
+                                open.decrement()
+                                registry.remove(token)
+                            }
                             var logger = self.logger
                             logger[metadataKey: "listener"] = "\(listener.mode)"
                             let session = SMTPServerSession(
-                                configuration: configuration, listener: listener, backend: backend, damping: damping,
+                                configuration: settings.configuration, listener: listener, backend: settings.backend, damping: settings.damping,
                                 registry: registry, logger: logger)
                             await session.run(on: connection, handshake: accepted.handshake)
                         }

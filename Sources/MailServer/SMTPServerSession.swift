@@ -42,8 +42,11 @@ struct SMTPServerSession {
                         tls = try await handshake.get()
                     } catch {
                         logger.notice("STARTTLS=server, relay=\(relay), error: implicit TLS handshake failed: \(error)")
+                        SessionMetrics.handshake(listener, nil)
+                        SessionMetrics.ended(listener, .tlsFailed)
                         return
                     }
+                    SessionMetrics.handshake(listener, tls)
                     logger.info("STARTTLS=server, relay=\(relay), \(tls!.logFields)")
                 }
                 let info = SMTPConnectionInfo(
@@ -53,9 +56,11 @@ struct SMTPServerSession {
                     channel: channel, inbound: inbound.makeAsyncIterator(), outbound: outbound, logger: logger)
                 driver.awaitingInput = awaitingInput
                 await driver.run(backend: backend)
+                SessionMetrics.ended(listener, driver.outcome)
             }
         } catch {
             logger.debug("session ended by error", metadata: ["error": "\(error)"])
+            SessionMetrics.ended(listener, .error)
         }
         logger.debug("disconnect from \(relay)")
     }
@@ -87,6 +92,11 @@ private struct SessionDriver {
     /// that STARTTLS's 220 can go out through the TLS upgrade itself.
     var pending: ByteBuffer
     var lastReply: SMTPReply?
+    /// How the session ends, for the metrics (until something else is known: the client left).
+    var outcome = SessionOutcome.disconnected
+    /// The stage whose refusals `swiftmta_messages_rejected_total` counts (mail, rcpt, data), while
+    /// its reply is pending.
+    var stage: String?
     /// See ``SMTPServerSession/awaitingInput``.
     var awaitingInput: (@Sendable (_ octetsRead: Int) -> Void)?
     var octetsRead = 0
@@ -173,7 +183,8 @@ private struct SessionDriver {
         }
     }
 
-    private func refuseConnection(_ reply: SMTPReply) async {
+    private mutating func refuseConnection(_ reply: SMTPReply) async {
+        outcome = .refused
         var buffer = channel.allocator.buffer(capacity: 128)
         reply.encode(into: &buffer)
         try? await outbound.write(buffer)
@@ -191,12 +202,14 @@ private struct SessionDriver {
                 received = try await inbound.next()
             } catch is CommandTimeout {
                 // The machine says what a timeout means now (421 4.4.2 and close).
+                outcome = .timeout
                 machine.timedOut()
                 continue
             }
             guard let bytes = received else { return }
             octetsRead += bytes.readableBytes
             if registry.isDraining, receiver == nil, mechanism == nil, bytes.readableBytes > 0 {
+                outcome = .shutdown
                 queue(ServerReplies.shuttingDown(host: configuration.hostname))
                 try await flush()
                 return
@@ -208,9 +221,27 @@ private struct SessionDriver {
     /// Performs one action; `false` when the session is over.
     private mutating func perform(_ action: SMTPServerStateMachine.Action) async throws -> Bool {
         switch action {
+        case .hello, .verify, .expand, .etrn, .authStart, .authResponse, .authCancelled, .startTLS, .transactionAborted:
+            stage = nil
+        case .mail:
+            stage = "mail"
+        case .recipient:
+            stage = "rcpt"
+        case .data, .messageComplete:
+            stage = "data"
+        case .send, .close, .messageText:
+            break
+        }
+        switch action {
         case .send(let reply):
+            if let stage {
+                if reply.isPermanentFailure || reply.isTransientFailure { SessionMetrics.refused(stage: stage, reply) }
+                // DATA's 354 and LMTP's reply per recipient keep the stage until the next command.
+                if stage != "data" || (reply.code != 354 && listener.mode != .lmtp) { self.stage = nil }
+            }
             queue(reply)
         case .close:
+            if outcome == .disconnected { outcome = lastReply?.code == 221 ? .quit : .closed }
             try await flush()
             return false
         case .hello(let hello):
@@ -543,6 +574,7 @@ private struct SessionDriver {
             let facts = try await STARTTLS.acceptUpgrade(on: channel, inbound: &inbound, reply: encoded, context: context)
             tls = facts
             authentication = nil
+            SessionMetrics.handshake(listener, facts)
             logger.info("STARTTLS=server, relay=\(relay), \(facts.logFields)")
             machine.tlsEstablished()
             if var current = session {
@@ -551,11 +583,15 @@ private struct SessionDriver {
             }
             return true
         } catch let error as TLSError where error.kind == .unreadPlaintext {
+            outcome = .tlsFailed
+            SessionMetrics.handshake(listener, nil)
             logger.notice("STARTTLS=server, relay=\(relay), error: \(error)")
             queue(ServerReplies.pipeliningAfterSTARTTLS)
             try await flush()
             return false
         } catch {
+            outcome = .tlsFailed
+            SessionMetrics.handshake(listener, nil)
             logger.notice("STARTTLS=server, relay=\(relay), error: \(error)")
             machine.tlsFailed()
             return false

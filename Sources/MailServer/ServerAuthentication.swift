@@ -18,6 +18,7 @@ public struct ServerAuthentication: Sendable {
     /// The delay schedule after failures, per client address.
     public var damping: SASLFailureDamping.Configuration
 
+    /// AUTH (RFC 4954) checked by `backend`, offered as `policy` allows, failures slowed by `damping`.
     public init(backend: any SASLServerBackend, policy: SASLPolicy, damping: SASLFailureDamping.Configuration = .init()) {
         self.backend = backend
         self.policy = policy

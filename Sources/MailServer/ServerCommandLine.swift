@@ -30,74 +30,22 @@ public enum ServerCommandLine {
         }
     }
 
-    /// `swiftmta serve [--config FILE] [--hostname NAME]`: reads the configuration (the embedded
-    /// default without a file), checks it, binds every listener, prints one line per listener and
-    /// where its files are, and serves until SIGTERM or SIGINT, which shut it down gracefully
-    /// (RFC 5321 §3.8: new connections refused, 421 at each session's next command, a grace
-    /// period). Returns the exit status: 0 after a shutdown, 78 for a configuration error
-    /// (EX_CONFIG), 71 when a listener cannot be bound (EX_OSERR). Errors go to standard error,
-    /// one line each.
-    public static func serve(configurationFile: String?, hostname: String?) async -> Int32 {
-        let logger = Logger(label: "swiftmta")
-        if let hostname, let problem = HostNameRule.problem(with: hostname) {
-            printError("swiftmta serve: --hostname: \(problem)")
-            return 64
-        }
-        let configuration: SwiftMTAConfiguration
-        if let configurationFile {
-            let (checked, errors) = SwiftMTAConfiguration.check(path: configurationFile, hostname: hostname)
-            guard let checked, errors.isEmpty else {
-                for error in errors { printError("swiftmta serve: \(error)") }
-                return 78
-            }
-            configuration = checked
-        } else {
-            do {
-                configuration = try SwiftMTAConfiguration.embeddedDefault(hostname: hostname)
-            } catch {
-                printError("swiftmta serve: \(error)")
-                return 78
-            }
-        }
-        if hostname == nil, let problem = HostNameRule.problem(with: configuration.hostname) {
-            printError("swiftmta serve: the system's host name cannot be used: \(problem); give one with --hostname or hostname = in the configuration")
-            return 78
-        }
-        let setup = ReferenceSetup(configuration: configuration, createsFiles: true, logger: logger)
-        let (prepared, errors) = setup.prepare()
-        guard let prepared, errors.isEmpty else {
-            for error in errors { printError("swiftmta serve: \(error)") }
-            return 78
-        }
-        var summary = prepared.summary
-        let store: QueueStore
-        switch await setup.openStore() {
-        case .success(let opened):
-            store = opened.store
-            summary.append(opened.summary)
-        case .failure(let error):
-            printError("swiftmta serve: \(error)")
-            return 78
-        }
-        // The queue runner and the control socket, before the first connection is accepted.
-        let delivery: DeliveryService
-        do {
-            delivery = try await DeliveryService.start(queue: store.queue, delivery: prepared.delivery, logger: logger)
-        } catch {
-            printError("swiftmta serve: \(error)")
-            await store.queue.close()
-            return error.status
-        }
-        let server: SMTPServer
-        do {
-            server = try await SMTPServer.bind(
-                configuration: prepared.server, backend: prepared.backend(store: store.delivering(with: delivery.runner), logger: logger),
-                logger: logger)
-        } catch {
-            printError("swiftmta serve: \(error)")
-            await delivery.stop()
-            return 71
-        }
+    /// `swiftmta serve [--config FILE] [--hostname NAME] [--allow-root]`: reads the configuration
+    /// (the embedded default without a file), checks it and the permissions of its keys, password
+    /// files and spool, binds every listener, switches to `[daemon] user` (refusing to run as root
+    /// without one unless `allowRoot`), prints one line per listener and where its files are, and
+    /// serves until SIGTERM or SIGINT, which shut it down gracefully (RFC 5321 §3.8: new
+    /// connections refused, 421 at each session's next command, a grace period); SIGHUP reloads
+    /// the configuration and every map. Returns the exit status: 0 after a shutdown, 64 bad
+    /// arguments, 70 a failure while running, 71 when a listener cannot be bound or the user
+    /// cannot be switched (EX_OSERR), 77 refused to run as root (EX_NOPERM), 78 a configuration
+    /// error (EX_CONFIG). Errors go to standard error, one line each.
+    public static func serve(configurationFile: String?, hostname: String?, allowRoot: Bool = false) async -> Int32 {
+        await ServerDaemon(configurationFile: configurationFile, hostname: hostname, allowRoot: allowRoot, logger: Logger(label: "swiftmta")).run()
+    }
+
+    /// The start-up lines: the configuration, its summary, one line per listener.
+    static func printStartup(configuration: SwiftMTAConfiguration, prepared: ReferenceSetup.Prepared, server: SMTPServer, summary: [String]) {
         if configuration.file == SwiftMTAConfiguration.embeddedDefaultName {
             print("swiftmta: no --config: the embedded default, with its files in \(configuration.directory)/var")
         } else {
@@ -115,27 +63,6 @@ public enum ServerCommandLine {
             let extra = features.isEmpty ? "" : ", " + features.joined(separator: ", ")
             print("swiftmta: listening on \(address.ipAddress ?? listener.host) port \(address.port ?? listener.port) (\(listener.mode)\(extra))")
         }
-        print("swiftmta: \(configuration.hostname) ready; local domains localhost and \(configuration.hostname); relaying needs AUTH or an access RELAY entry; stop with Ctrl-C")
-        fflush(nil)
-
-        let watcher = SignalWatcher.shared
-        let stopper = Task {
-            guard let signal = await watcher.next() else { return }
-            logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"): shutting down")
-            await server.shutdown()
-        }
-        do {
-            try await server.run()
-        } catch {
-            printError("swiftmta serve: \(error)")
-            stopper.cancel()
-            await delivery.stop()
-            return 70
-        }
-        stopper.cancel()
-        await delivery.stop()
-        logger.notice("stopped")
-        return 0
     }
 
     /// `swiftmta check-config [FILE]`: every error of the configuration (the file's and those found
@@ -160,6 +87,8 @@ public enum ServerCommandLine {
         }
         let (prepared, found) = ReferenceSetup(configuration: configuration, createsFiles: false, logger: logger).prepare()
         errors += found
+        let permissions = PermissionCheck(configuration: configuration, runAs: ProcessIdentity.configured(configuration.daemon)).run()
+        errors += permissions.errors
         guard errors.isEmpty, let prepared else {
             return (errors.map { "\($0)\n" }.joined() + "\(errors.count) error\(errors.count == 1 ? "" : "s")\n", 78)
         }
@@ -168,6 +97,8 @@ public enum ServerCommandLine {
             lines.append("listen \(SMTPServer.describe(listener)) (\(listener.mode), at most \(listener.maximumConnections) connections, \(listener.maximumConnectionsPerClient) per client)")
         }
         lines += prepared.summary
+        lines += ServerCommandLine.daemonSummary(configuration.daemon)
+        lines += permissions.warnings.map { "warning: \($0)" }
         return (lines.joined(separator: "\n") + "\n", 0)
     }
 

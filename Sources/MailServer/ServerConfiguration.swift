@@ -52,6 +52,7 @@ public struct ServerConfiguration: Sendable {
         /// `smtpd_client_connection_count_limit`).
         public var maximumConnectionsPerClient: Int
 
+        /// A listener on `host` (a numeric address) and `port` (0: any) speaking `mode`.
         public init(host: String, port: Int, mode: ListenerMode, maximumConnections: Int = 1000, maximumConnectionsPerClient: Int = 50) {
             self.host = host
             self.port = port
@@ -89,6 +90,7 @@ public struct ServerConfiguration: Sendable {
     /// `smtpd_sasl_authenticated_header`); it reveals the user name to every recipient.
     public var receivedHeaderShowsUser: Bool
 
+    /// A server that announces `hostname` (RFC 5321 §4.1.1.1) on `listeners`, within `limits`.
     public init(hostname: String, listeners: [Listener], limits: SMTPServerLimits = SMTPServerLimits()) {
         self.hostname = hostname
         self.listeners = listeners

@@ -8,6 +8,7 @@ public struct ServerStartError: Error, Hashable, Sendable, CustomStringConvertib
     /// Why it failed.
     public let reason: String
 
+    /// The listener at `address` could not start, for `reason`.
     public init(address: String, reason: String) {
         self.address = address
         self.reason = reason

@@ -40,12 +40,19 @@ import Darwin
 public struct SwiftMTAConfiguration: Sendable {
     /// Map specs by table name (the `[maps]` section and the class files).
     public struct Tables: Hashable, Sendable {
+        /// `local_host_names`: more names of this host (class w).
         public var localHostNames: String?
+        /// `relay_domains`: domains this host relays for (class R).
         public var relayDomains: String?
+        /// `maps.virtusertable`: virtual addresses to their targets.
         public var virtusertable: String?
+        /// `maps.access`: access control (RELAY, REJECT, DISCARD, OK, ERROR:).
         public var access: String?
+        /// `maps.mailertable`: domain routes.
         public var mailertable: String?
+        /// `maps.authinfo`: credentials for smart hosts (AuthInfo: entries).
         public var authinfo: String?
+        /// `maps.aliases`: local aliases.
         public var aliases: String?
         /// `passwd` (the system's users), `any` (no check), or a map spec.
         public var localUsers: String = "passwd"
@@ -88,11 +95,17 @@ public struct SwiftMTAConfiguration: Sendable {
     /// `[tls]`: PEM files (confSERVER_CERT, confSERVER_KEY, confCACERT_PATH, confCLIENT_CERT,
     /// confCLIENT_KEY), paths resolved.
     public struct TLSFiles: Hashable, Sendable {
+        /// `tls.certificate`: the server's certificate chain (PEM).
         public var certificate: String?
+        /// `tls.key`: its private key (PEM); refused when readable by every user.
         public var key: String?
+        /// `tls.ca_path`: a folder of trusted CA certificates.
         public var caPath: String?
+        /// `tls.ca_file`: a PEM file of trusted CA certificates.
         public var caFile: String?
+        /// `tls.client_certificate`: the certificate presented when relaying.
         public var clientCertificate: String?
+        /// `tls.client_key`: its private key.
         public var clientKey: String?
         /// Make a self-signed certificate at ``certificate`` and ``key`` when neither exists.
         public var selfSigned = false
@@ -144,6 +157,8 @@ public struct SwiftMTAConfiguration: Sendable {
     public var listeners: [ServerConfiguration.Listener]
     /// `[dns] nameservers`: where DNS questions go (`127.0.0.1:5353`); empty for the system's.
     public var nameservers: [String]
+    /// `[daemon]`: the account to run as after start, and the metrics endpoint.
+    public var daemon = DaemonSettings()
     /// `[dns] reverse_lookups`: whether each client's host name is looked up before the greeting
     /// (PTR, confirmed by A or AAAA, the host table first), as Sendmail does; default `true`.
     public var reverseLookups = true
@@ -336,6 +351,7 @@ public struct SwiftMTAConfiguration: Sendable {
             file: file, directory: directory, hostname: hostname, routing: routing, tables: tables,
             authentication: authentication, tls: tls, smtp: smtp, queue: queue, listeners: listeners,
             nameservers: nameservers, keyLines: reader.lines)
+        configuration.daemon = DaemonSettings.read(document, reader)
         configuration.delivery = DeliverySettings.read(document, reader, paths: paths)
         configuration.reverseLookups = reverseLookups
         configuration.hostsFile = hostsFile

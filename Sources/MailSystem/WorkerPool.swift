@@ -53,6 +53,8 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
     private var head = 0
     private var queuedCalls = 0
     private var busyWorkers = 0
+    private var refusedFull = 0
+    private var answeredLate = 0
     private var running: [PoolCall?]
     private var threads: [pthread_t] = []
     private var watcherWakesAt = UInt64.max
@@ -74,6 +76,16 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
     public var isCurrentThreadInPool: Bool {
         guard let marker = pthread_getspecific(Self.threadKey) else { return false }
         return marker == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// What the pool is doing now, and how many calls it refused or answered late since it was
+    /// made: for the server's metrics (pool saturation).
+    package var load: WorkerPoolLoad {
+        lock.lock()
+        defer { lock.unlock() }
+        return WorkerPoolLoad(
+            threads: configuration.threads, busyThreads: busyWorkers, queuedCalls: queuedCalls,
+            queueLimit: configuration.queueLimit, refusedFull: refusedFull, answeredLate: answeredLate)
     }
 
     /// Runs `body` on one of the pool's threads and returns what it returned; runs it at once
@@ -212,6 +224,7 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
         // Calls a thread will take at once (idle threads, or threads still starting) do not wait:
         // the queue limit counts only the calls beyond them.
         guard queuedCalls < configuration.queueLimit + configuration.threads - busyWorkers else {
+            refusedFull += 1
             lock.unlock()
             return WorkerPoolError(.queueFull, pool: name,
                 message: "worker pool \(name) is full: \(configuration.queueLimit) calls wait for its \(configuration.threads) threads")
@@ -341,6 +354,7 @@ public final class WorkerPool: TaskExecutor, @unchecked Sendable {
                 }
             }
             if !late.isEmpty {
+                answeredLate += late.count
                 lock.unlock()
                 for call in late {
                     call.fail(WorkerPoolError(.deadlineExceeded, pool: name,

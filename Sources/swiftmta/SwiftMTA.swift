@@ -9,18 +9,10 @@ struct SwiftMTA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
+        version: ServerCommandLine.version,
         subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self, Queue.self, Sendmail.self, ImportMC.self],
         defaultSubcommand: Serve.self
     )
-
-    /// Called through a link named `sendmail` or `mailq`, the binary is Sendmail's command line.
-    static func main() async {
-        let name = String(CommandLine.arguments.first?.split(separator: "/").last ?? "swiftmta")
-        if name == "sendmail" || name == "mailq" {
-            Glibc.exit(await SendmailCommandLine.run(arguments: Array(CommandLine.arguments.dropFirst()), invokedAs: name))
-        }
-        await main(nil)
-    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -42,11 +34,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .long, help: "Run as root when the configuration names no [daemon] user (refused otherwise).")
+    var allowRoot = false
+
     func run() async throws {
         guard ServerCommandLine.bootstrapLogging(levelNamed: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
-        let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname)
+        let status = await ServerCommandLine.serve(configurationFile: config, hostname: hostname, allowRoot: allowRoot)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -14,7 +14,7 @@ struct RunnerCrashTests {
     /// `swiftmta serve` on `directory`'s configuration; returns once it listens, with its port.
     static func start(_ directory: TemporaryDirectory) async throws -> (BackgroundProcess, Int) {
         let process = try BackgroundProcess(
-            ServeProcess.executable, ["serve", "--config", directory.file("swiftmta.toml"), "--log-level", "notice"], directory: directory.path)
+            ServeProcess.executable, ["serve", "--config", directory.file("swiftmta.toml"), "--log-level", "notice", "--allow-root"], directory: directory.path)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let output = process.output()

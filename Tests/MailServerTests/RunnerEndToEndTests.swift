@@ -88,7 +88,7 @@ struct RunnerEndToEndTests {
             ca_file = "\(pki.caCertificate)"
             """) { directory in
             try directory.write("access", "Connect:127.0.0.1 RELAY\n")
-            try directory.write("authinfo", "AuthInfo:127.0.0.1 \"U:relayuser\" \"I:relayuser\" \"P:s3cret pass\" \"M:PLAIN\"\n")
+            try directory.write("authinfo", "AuthInfo:127.0.0.1 \"U:relayuser\" \"I:relayuser\" \"P:s3cret pass\" \"M:PLAIN\"\n", permissions: 0o600)
         }
         let result = try await swaks(server["smtp"], [
             "--from", "alice@mx.example.test", "--to", "friend@elsewhere.example",
@@ -125,7 +125,7 @@ struct RunnerEndToEndTests {
             """
         let prepare: @Sendable (TemporaryDirectory) throws -> Void = { directory in
             try directory.write("access", "Connect:127.0.0.1 RELAY\n")
-            try directory.write("authinfo", "AuthInfo:127.0.0.1 \"U:relayuser\" \"P:secret\"\n")
+            try directory.write("authinfo", "AuthInfo:127.0.0.1 \"U:relayuser\" \"P:secret\"\n", permissions: 0o600)
             try directory.write("tls_policy", "[127.0.0.1]:\(peer.port) may auth_without_tls=yes\n")
         }
         let strict = try await Self.server(base.replacingOccurrences(of: "%POLICY%", with: ""), prepare: prepare)

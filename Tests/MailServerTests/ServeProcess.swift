@@ -53,7 +53,7 @@ final class ServeProcess: @unchecked Sendable {
         }
         let listeners = modes.map { "\n[[listen]]\naddress = \"127.0.0.1:0\"\nmode = \"\($0)\"\n\(listenerOptions)" }.joined()
         let file = try directory.write("swiftmta.toml", "hostname = \"\(hostname)\"\n" + configuration + "\n" + listeners)
-        process = try BackgroundProcess(Self.executable, ["serve", "--config", file, "--log-level", "debug"], directory: directory.path)
+        process = try BackgroundProcess(Self.executable, ["serve", "--config", file, "--log-level", "debug", "--allow-root"], directory: directory.path)
         let deadline = ContinuousClock.now + .seconds(30)
         var found: [String: Int] = [:]
         while ContinuousClock.now < deadline {

@@ -36,7 +36,16 @@ public struct DeliveryStatusReport: Sendable {
 
     /// `Action:` (RFC 3464 §2.3.3).
     public enum Action: String, Hashable, Sendable {
-        case failed, delayed, delivered, relayed, expanded
+        /// The message could not be delivered to the recipient (a bounce).
+        case failed
+        /// Not delivered yet; the runner keeps trying (a warning, `queuewarn`).
+        case delayed
+        /// Delivered to the recipient's mailbox (or an LMTP server took it).
+        case delivered
+        /// Handed to a next hop that does not do DSN (RFC 3461 §6.2.2).
+        case relayed
+        /// Delivered to an alias's targets (RFC 3461 §6.2.4).
+        case expanded
     }
 
     /// One recipient's block.
@@ -58,6 +67,7 @@ public struct DeliveryStatusReport: Sendable {
         /// `Will-Retry-Until:`, for a delay: when the queue gives up.
         public var willRetryUntil: UInt64?
 
+        /// One recipient's fields (RFC 3464 §2.3).
         public init(
             originalRecipient: RecipientParameters.OriginalRecipient? = nil, finalRecipient: String,
             action: Action, status: EnhancedStatusCode, remoteMTA: String? = nil, diagnostic: String? = nil,
@@ -101,6 +111,7 @@ public struct DeliveryStatusReport: Sendable {
     /// A unique token for the `Message-ID:` and the MIME boundary (the queue id of the report does).
     public var uniqueToken: String
 
+    /// A report of `kind` from `reportingMTA` to `recipientOfReport` (RFC 3464 §2).
     public init(
         kind: Kind, reportingMTA: String, recipientOfReport: Mailbox, envelopeID: String? = nil,
         arrivalDate: UInt64, returnContent: DSNReturn? = nil, internationalized: Bool = false,

@@ -13,6 +13,7 @@ public struct LocalDeliveryError: Error, Hashable, Sendable, CustomStringConvert
     /// What went wrong, with the path.
     public let message: String
 
+    /// A failure, temporary (the runner tries again) or permanent (a bounce), with its RFC 3463 code.
     public init(isTemporary: Bool, status: EnhancedStatusCode, message: String) {
         self.isTemporary = isTemporary
         self.status = status

@@ -13,6 +13,7 @@ public struct LocalMessage {
     /// delivery as a temporary failure, and nothing is left in the mailbox.
     public var nextChunk: () throws -> [UInt8]?
 
+    /// A message for `recipient` from `reversePath`, its text read by `nextChunk` until `nil`.
     public init(reversePath: ReversePath, recipient: String, nextChunk: @escaping () throws -> [UInt8]?) {
         self.reversePath = reversePath
         self.recipient = recipient

@@ -24,6 +24,7 @@ public struct MaildirMailbox: Sendable {
     /// The host name written into file names (its `/` and `:` escaped as maildir(5) says).
     public let hostname: String
 
+    /// The Maildir at `directory`; `hostname` goes into each file's unique name.
     public init(directory: String, hostname: String) {
         self.directory = directory
         self.hostname = hostname

@@ -27,6 +27,8 @@ public struct MboxMailbox: Sendable {
     /// How old a dot-lock must be to be removed as stale: five minutes, as mail.local.
     public var staleLockAge: Duration
 
+    /// The mbox file at `path`, locked for each delivery (waiting at most `lockTimeout`; a dot-lock
+    /// older than `staleLockAge` is taken as left behind).
     public init(path: String, lockTimeout: Duration = .seconds(30), staleLockAge: Duration = .seconds(300)) {
         self.path = path
         self.lockTimeout = lockTimeout

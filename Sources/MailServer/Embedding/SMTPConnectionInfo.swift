@@ -18,6 +18,7 @@ public struct SMTPConnectionInfo: Sendable {
         remoteAddress?.ipAddress ?? "unknown"
     }
 
+    /// What is known of a connection when it is accepted (and, for smtps, its TLS session).
     public init(remoteAddress: SocketAddress?, localAddress: SocketAddress?, listener: ServerConfiguration.Listener, tls: TLSSessionFacts?) {
         self.remoteAddress = remoteAddress
         self.localAddress = localAddress

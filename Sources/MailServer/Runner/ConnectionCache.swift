@@ -61,6 +61,9 @@ final class ConnectionCache: Sendable {
         var closed: [CheckedContinuation<Void, Never>] = []
         var sweeperRunning = false
         var sessionsOpened = 0
+        /// Each session's task, so that ``cutOff()`` can cancel them.
+        var tasks: [Int: Task<Void, Never>] = [:]
+        var cutOff = false
     }
 
     let configuration: SMTPClientConfiguration
@@ -109,13 +112,29 @@ final class ConnectionCache: Sendable {
                 worker.resume(returning: job)
             case .start(let worker):
                 startSweeper()
-                Task { await self.work(key: key, worker: worker) }
+                state.withLock { state in
+                    // Recorded under the lock the task takes to end, so it is always recorded first.
+                    let task = Task { await self.work(key: key, worker: worker) }
+                    state.tasks[worker] = task
+                    if state.cutOff { task.cancel() }
+                }
             case .queued:
                 break
             case .refused:
                 continuation.resume(returning: .failure(SMTPClientError(.cancelled, stage: .connect, "the queue runner is stopping")))
             }
         }
+    }
+
+    /// Cancels every session's task (a shutdown): a connection being opened or a message being
+    /// sent fails at once as cancelled (a temporary failure: the message stays queued) instead of
+    /// waiting for its timeout — up to RFC 5321's five minutes for a greeting.
+    func cutOff() {
+        let tasks = state.withLock { state in
+            state.cutOff = true
+            return Array(state.tasks.values)
+        }
+        for task in tasks { task.cancel() }
     }
 
     /// Closes every session (QUIT) once its message is done; messages still waiting get a
@@ -207,6 +226,7 @@ final class ConnectionCache: Sendable {
                 if state.lanes[key]!.workers == 0, state.lanes[key]!.queuedCount == 0 { state.lanes[key] = nil }
             }
             state.workers -= 1
+            state.tasks[worker] = nil
             guard state.workers == 0, state.closing else { return [] }
             defer { state.closed = [] }
             return state.closed

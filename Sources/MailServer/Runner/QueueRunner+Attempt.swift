@@ -187,6 +187,7 @@ extension QueueRunner {
             logger.notice("\(line)")
         }
         observer?.outcome?(line)
+        DeliveryMetrics.record(outcome, mailer: detail.mailer)
     }
 
     /// `hh:mm:ss`, with `d+` days in front when longer.

@@ -74,14 +74,17 @@ public final class QueueRunner: Sendable {
     }
 
     let queue: MailQueue
-    let planner: DeliveryPlanner
+    /// The router and the planner over it; a reload (SIGHUP) replaces them for the attempts that
+    /// start after it.
+    let routing: Mutex<(router: Router, planner: DeliveryPlanner)>
+    var planner: DeliveryPlanner { routing.withLock { $0.planner } }
+    var router: Router { routing.withLock { $0.router } }
     let routingExecutor: any TaskExecutor
     let configuration: Configuration
     let clock: any QueueRunnerClock
     let logger: Logger
     let connections: ConnectionCache
     let localAgent: LocalDeliveryAgent
-    let router: Router
     private let localPool: NIOThreadPool
     let scheduler: RunnerScheduler
     let counters = Mutex(Statistics())
@@ -97,8 +100,7 @@ public final class QueueRunner: Sendable {
         logger: Logger = Logger(label: "swiftmta.runner")
     ) {
         self.queue = queue
-        self.router = router
-        self.planner = DeliveryPlanner(router: router, tlsPolicies: tlsPolicies, logger: logger)
+        self.routing = Mutex((router, DeliveryPlanner(router: router, tlsPolicies: tlsPolicies, logger: logger)))
         self.routingExecutor = routingExecutor
         var configuration = configuration
         configuration.client.hostname = configuration.hostname
@@ -180,6 +182,8 @@ public final class QueueRunner: Sendable {
     /// ``runQueue(_:observer:)`` closes its sessions and threads here.
     public func shutdown() async {
         scheduler.stop()
+        // Deliveries in progress are cut off (they stay queued), not waited for.
+        connections.cutOff()
         if !lifecycle.withLock({ $0.running }) { await closeResources() }
     }
 
