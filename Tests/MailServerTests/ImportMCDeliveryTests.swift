@@ -27,7 +27,7 @@ struct ImportMCDeliveryTests {
         let maps = folder.file("maps")
         try folder.write("maps/access", Self.accessText)
         try MapTools.makemap("hash", flags: [], text: Self.accessText, output: folder.file("maps/access"))
-        try folder.write("maps/authinfo", "AuthInfo:relay.isp.example \"U:relayuser\" \"P:secret\" \"M:PLAIN\"\n")
+        try folder.write("maps/authinfo", "AuthInfo:relay.isp.example \"U:relayuser\" \"P:secret\" \"M:PLAIN\"\n", permissions: 0o600)
         let mc = try folder.write("maps/sendmail.mc", """
             divert(-1)dnl
             include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
@@ -161,12 +161,16 @@ struct ImportMCDeliveryTests {
     }
 
     /// The maps both read, in `directory`: the access text and its .db, authinfo's .db, aliases.
-    static func writeMaps(in directory: String) throws {
+    /// `secretMode` is authinfo's: 0600 for SwiftMTA, which insists on it (check-config); Sendmail
+    /// here reads an optional (-o) authinfo only when every user may (it found no credentials in a
+    /// root-owned 0600 file, and sent none).
+    static func writeMaps(in directory: String, secretMode: Int) throws {
         let access = "TLS_Srv:smarthost.example.test\tVERIFY\n"
         try access.write(toFile: directory + "/access", atomically: true, encoding: .utf8)
         try MapTools.makemap("hash", flags: [], text: access, output: directory + "/access")
         try MapTools.makemap("hash", flags: [], text: "AuthInfo:smarthost.example.test\t\"U:relayuser\" \"I:relayuser\" \"P:s3cret pass\" \"M:PLAIN\"\n",
                              output: directory + "/authinfo")
+        try FileManager.default.setAttributes([.posixPermissions: secretMode], ofItemAtPath: directory + "/authinfo.db")
         try "postmaster: root\n".write(toFile: directory + "/aliases", atomically: true, encoding: .utf8)
     }
 
@@ -176,7 +180,7 @@ struct ImportMCDeliveryTests {
     static func sendmail(credentials: Bool, pki: String, recipient: String, message: String, peerOptions: [String]) async throws
         -> (report: [String: Any], work: TemporaryDirectory) {
         let work = try TemporaryDirectory(prefix: "swiftmta-import-sendmail")
-        try writeMaps(in: work.path)
+        try writeMaps(in: work.path, secretMode: 0o644)
         let mc = template(credentials: credentials).replacingOccurrences(of: "@DIR@", with: work.path).replacingOccurrences(of: "@PKI@", with: pki)
         let templateFile = try work.write("template.mc", mc)
         let messageFile = try work.write("message", message)
@@ -192,7 +196,7 @@ struct ImportMCDeliveryTests {
     static func importedServer(credentials: Bool, pki: String, port: Int, nameserver: String) async throws -> (ServeProcess, imported: String) {
         let folder = try ImportMCFixture.folder()
         let maps = folder.file("maps")
-        try writeMaps(in: maps)
+        try writeMaps(in: maps, secretMode: 0o600)
         let mc = try folder.write("maps/sendmail.mc", template(credentials: credentials)
             .replacingOccurrences(of: "@DIR@", with: maps).replacingOccurrences(of: "@PKI@", with: pki).replacingOccurrences(of: "@PORT@", with: String(port)))
         let (output, status, path) = await ImportMCFixture.command(mc, maps: maps, in: folder)
@@ -258,7 +262,7 @@ struct ImportMCDeliveryTests {
         try await Self.wait("the smart host's message", server) { !peer.messages.isEmpty }
         let ours = try #require(peer.messages.first)
         for field in ["from", "to", "tls", "auth"] {
-            #expect("\(ours[field] ?? "-")" == "\(theirs[field] ?? "-")", "\(field): swiftmta \(ours), sendmail \(theirs)")
+            #expect("\(ours[field] ?? "-")" == "\(theirs[field] ?? "-")", "\(field): swiftmta \(ours), sendmail \(theirs); the server said:\n\(server.output)")
         }
         #expect(theirs["from"] as? String == "alice@example.com" && theirs["auth"] as? String == "relayuser" && theirs["tls"] as? Bool == true, "\(theirs)")
         #expect(Self.headers(SubmissionPeer.text(of: ours)) == Self.headers(SubmissionPeer.text(of: theirs)))

@@ -29,6 +29,9 @@ struct ImportMCOracleTests {
         }
         for table in ["access", "virtusertable", "mailertable", "client-info"] where FileManager.default.fileExists(atPath: directory.file(table)) {
             try MapTools.makemap("hash", flags: [], text: try String(contentsOfFile: directory.file(table), encoding: .utf8), output: directory.file(table))
+            if table == "client-info" {
+                for file in [table, table + ".db"] { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory.file(file)) }
+            }
         }
         let mc = try directory.write("sendmail.mc", try String(contentsOf: source.appendingPathComponent("sendmail.mc.in"), encoding: .utf8)
             .replacingOccurrences(of: "@DIR@", with: directory.path))

@@ -13,6 +13,10 @@ enum ImportMCFixture {
         let maps = folder.file("maps")
         if let name {
             try FileManager.default.copyItem(atPath: directory.appendingPathComponent(name).path, toPath: maps)
+            // Smart-host passwords are kept from other users (check-config insists).
+            for secret in ["client-info", "authinfo"] where FileManager.default.fileExists(atPath: maps + "/" + secret) {
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: maps + "/" + secret)
+            }
         } else {
             try FileManager.default.createDirectory(atPath: maps, withIntermediateDirectories: true)
         }
@@ -489,6 +493,18 @@ struct ImportMCTests {
         let help = try await ExternalTool.runChecked(swiftmta, ["import-mc", "--help"])
         #expect(help.standardOutput.contains("--maps <dir>") && help.standardOutput.contains("--check"))
         let folder = try ImportMCFixture.folder("seed-howto")
+        // Smart-host passwords readable by every user: a warning, and check-config's error.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: folder.file("maps/client-info"))
+        let open = try await ExternalTool.run(swiftmta, [
+            "import-mc", folder.file("maps/sendmail.mc"), "--maps", folder.file("maps"), "--out", folder.file("open.toml"),
+            "--hostname", "mx.example.test",
+        ])
+        #expect(open.status == 1, "\(open.standardOutput)")
+        // The report wraps long lines.
+        let flat = open.standardOutput.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(flat.contains("holds smart-host passwords and is readable by every user"), "\(open.standardOutput)")
+        #expect(flat.contains("chmod 0600 \(folder.file("maps/client-info"))"), "\(open.standardOutput)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder.file("maps/client-info"))
         let run = try await ExternalTool.run(swiftmta, [
             "import-mc", folder.file("maps/sendmail.mc"), "--maps", folder.file("maps"), "--out", folder.file("out/mx.toml"),
             "--hostname", "mx.example.test",

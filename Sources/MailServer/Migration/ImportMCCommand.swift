@@ -139,7 +139,9 @@ public enum ImportMCCommand {
         let (configuration, errors) = SwiftMTAConfiguration.check(path: path)
         guard let configuration else { return errors.map(\.description) }
         let (_, found) = ReferenceSetup(configuration: configuration, createsFiles: false, logger: Logger(label: "swiftmta.import-mc")).prepare()
-        return (errors + found).map(\.description)
+        // The permissions check-config insists on too (keys, authinfo, the spool).
+        let permissions = PermissionCheck(configuration: configuration, runAs: ProcessIdentity.configured(configuration.daemon)).run()
+        return (errors + found + permissions.errors).map(\.description)
     }
 
     static func absolute(_ path: String, in directory: String) -> String {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Definitions, maps, routing and relay policy.
 extension SendmailMCImporter {
     /// The names other parts of the import translate (each reports its own lines).
@@ -205,6 +211,10 @@ extension SendmailMCImporter {
             let text = given.isEmpty ? "hash \(item.extra)\(settings)\(item.file)" : given
             if let spec = mapSpec(text, for: call, key: "maps.\(item.key)") {
                 config.set("maps", item.key, .string(spec), comment: Self.origin(call.location, call.description))
+                if item.feature == "authinfo", let path = PermissionCheck.filePath(of: spec), Self.readableByEveryone(path) {
+                    report.add(.warning, call.location, call.description,
+                        "\(path) holds smart-host passwords and is readable by every user on this host; Sendmail reads it so, SwiftMTA refuses to start with it: chmod 0600 \(path) (or 0640 with the server's group)")
+                }
             }
             if item.feature == "access_db" {
                 for option in call.arguments.dropFirst(2).map({ $0.mcTrimmed.lowercased() }) where !option.isEmpty {
@@ -325,7 +335,13 @@ extension SendmailMCImporter {
         }
     }
 
-    static func unique(_ items: [String]) -> [String] {
+    /// Whether every user may read `path` (mode o+r).
+    static func readableByEveryone(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & 0o004 != 0
+    }
+
+        static func unique(_ items: [String]) -> [String] {
         var seen = Set<String>()
         return items.filter { seen.insert($0.lowercased()).inserted }
     }
