@@ -28,6 +28,8 @@ public struct Router: Sendable {
     /// The tables.
     public let tables: RoutingTables
 
+    /// A router with the policy `configuration` over the already opened `tables`. Nothing is
+    /// checked or read here: a table that fails is found at the first lookup that needs it.
     public init(configuration: RoutingConfiguration, tables: RoutingTables) {
         self.configuration = configuration
         self.tables = tables

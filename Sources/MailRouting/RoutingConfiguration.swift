@@ -42,6 +42,9 @@ public struct RoutingConfiguration: Hashable, Sendable {
     /// How deep virtusertable and alias rewriting may go before it is called a loop.
     public var maximumRewriting: Int
 
+    /// A policy for the host `hostname`; every other parameter is the property of the same name,
+    /// and its default is Sendmail's without the feature (the standard mailers, rewriting 10 deep).
+    /// Nothing is checked: `maximumRewriting` must not be negative, or routing traps.
     public init(
         hostname: String,
         extraLocalNames: [String] = [],

@@ -12,6 +12,9 @@ public struct SMTPTransactionResult: Hashable, Sendable {
     /// LMTP only: one final reply per accepted recipient, in the order accepted (RFC 2033 §4.2).
     public var lmtpReplies: [SMTPReply]
 
+    /// A result from the replies, each the property of the same name. Not checked:
+    /// `recipientReplies` must hold one entry per envelope recipient, as
+    /// ``outcome(forRecipientAt:)`` indexes it.
     public init(mailReply: SMTPReply, recipientReplies: [SMTPReply?], messageReply: SMTPReply?, lmtpReplies: [SMTPReply] = []) {
         self.mailReply = mailReply
         self.recipientReplies = recipientReplies

@@ -68,7 +68,7 @@ struct CacheAndPoolTests {
 
     @Test("a pool that cannot take the work fails the map's operation at once as unavailable, naming the map")
     func fullPool() async throws {
-        let pool = WorkerPool(.init(name: "maps-full", threads: 1, queueLimit: 1, deadline: .seconds(30)))
+        let pool = WorkerPool(.init(name: "maps-full", threads: 1, queueLimit: 1, deadline: .seconds(600)))
         let registry = {
             var registry = MailMapRegistry(threadPool: pool)
             registry.registerStandardTypes()

@@ -127,7 +127,8 @@ struct DNSFailureTests {
         #expect(error?.kind == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(silent.port)") == true, "\(String(describing: error))")
         #expect(error?.message.contains("MX query for example.test") == true)
-        #expect(elapsed < .seconds(15))
+        // A hang guard (the timeout is 1 s): a loaded machine can add tens of seconds.
+        #expect(elapsed < .seconds(120))
 
         // The same through a DNSBL map: an error, never "not listed".
         var registry = MailMapRegistry.standard

@@ -235,9 +235,10 @@ struct OperationsDaemonTests {
         }, "the runner never connected: \(server.output)")
         let start = ContinuousClock.now
         server.process.send(signal: SIGTERM)
-        #expect(try await offThread { server.process.exitStatus(within: .seconds(30)) } == 0, "\(server.output)")
-        // Well before the client's five-minute greeting timeout: the runner was stopped, not waited for.
-        #expect(ContinuousClock.now - start < .seconds(25))
+        #expect(try await offThread { server.process.exitStatus(within: .seconds(200)) } == 0, "\(server.output)")
+        // Before the client's five-minute greeting timeout: the runner was stopped, not waited for
+        // (well under a second here; the bound leaves room for a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(200))
 
         let queue = try await MailQueue.open(directory: server.directory.file("var/spool"))
         let messages = queue.list()

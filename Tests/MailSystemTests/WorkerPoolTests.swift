@@ -4,8 +4,10 @@ import Testing
 import TestSupport
 
 /// A pool of `threads` threads for one test, with a name of its own (its threads carry it).
+/// The default deadline is a hang guard far above any wait here (a loaded machine can stall a
+/// test for tens of seconds); tests of the deadline pass their own.
 private func makePool(
-    _ name: String, threads: Int = 2, queueLimit: Int = 16, deadline: Duration = .seconds(30)
+    _ name: String, threads: Int = 2, queueLimit: Int = 16, deadline: Duration = .seconds(600)
 ) -> WorkerPool {
     WorkerPool(.init(name: name, threads: threads, queueLimit: queueLimit, deadline: deadline))
 }
