@@ -334,8 +334,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            // Peers: the test peers' scripts; CheckTranscripts: check session's golden transcripts.
-            exclude: ["Peers", "CheckTranscripts"],
+            // import-mc's fixtures (ImportMC*Tests); Peers: the test peers' scripts; CheckTranscripts: check session's golden transcripts.
+            exclude: ["ImportMCFixtures", "Peers", "CheckTranscripts"],
             swiftSettings: swiftSettings
         ),
     ]

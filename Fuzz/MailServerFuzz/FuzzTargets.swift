@@ -9,6 +9,8 @@ enum FuzzTargets {
         "configuration": configuration,
         "help-file": helpFile,
         "received-header": receivedHeader,
+        "sendmail-mc": sendmailMC,
+        "access-tls": accessTLS,
         "check-transcript": checkTranscript,
     ]
 
@@ -57,6 +59,62 @@ enum FuzzTargets {
             }
             precondition(depth == 0, "unbalanced comment in \(line)")
             precondition(line.unicodeScalars.allSatisfy { $0.value == 9 || (0x20...0x7E).contains($0.value) }, "not printable ASCII: \(line)")
+        }
+    }
+
+    /// The m4 reader of `swiftmta import-mc` (MCMacroProcessor) over an arbitrary .mc: it ends
+    /// (within its bounds, smaller here so that each input is quick), every line it names is a
+    /// line of the input, and the values it gives can be asked for.
+    static func sendmailMC(_ bytes: UnsafeRawBufferPointer) {
+        let input = Array(bytes)
+        let lineCount = input.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+        var limits = MCLimits()
+        limits.maximumExpansions = 5_000
+        limits.maximumExpandedBytes = 1 << 20
+        limits.maximumArgumentSize = 64 * 1024
+        limits.maximumNesting = 100
+        var processor = MCMacroProcessor(limits: limits, cfDirectory: "/nonexistent/cf") { path in
+            // The .mc itself, and an include that holds one define.
+            path == "fuzz.mc" ? .success(input) : .success(Array("define(`INCLUDED', `yes')dnl\n".utf8))
+        }
+        func check(_ location: MCLocation) {
+            if location.file == "fuzz.mc" { precondition((1...lineCount).contains(location.line), "line \(location.line) of \(lineCount)") }
+        }
+        do {
+            try processor.process(file: "fuzz.mc")
+        } catch {
+            if let location = error.location { check(location) }
+            precondition(!error.message.isEmpty)
+            return
+        }
+        for diagnostic in processor.diagnostics { check(diagnostic.location) }
+        for event in processor.events {
+            switch event {
+            case .call(let call): check(call.location)
+            case .define(_, _, let location), .undefine(_, let location), .include(_, _, let location): check(location)
+            }
+        }
+        for name in ["confSERVER_CERT", "SMART_HOST", "MAIL_SETTINGS_DIR"] {
+            _ = try? processor.value(of: name)
+        }
+    }
+
+    /// `swiftmta import-mc`'s reading of an access map's STARTTLS entries (`TLS_Srv:`, `Try_TLS:`,
+    /// …) and the TLS policy keys each becomes: every entry names a line of the text, its tag is one
+    /// of those read, and every key is `NAME`, `.NAME` or `[NAME]` of the entry's name.
+    static func accessTLS(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let tags: Set<String> = ["tls_srv", "try_tls", "tls_clt", "tls_rcpt", "srv_features", "clt_features"]
+        for entry in SendmailMCImporter.accessTLSEntries(text, file: "access") {
+            precondition(entry.location.file == "access" && (1...lineCount).contains(entry.location.line), "line \(entry.location.line) of \(lineCount)")
+            precondition(tags.contains(entry.tag.lowercased()), entry.tag)
+            let keys = SendmailMCImporter.policyKeys(for: entry.name, smartHost: "relay.isp.example")
+            precondition(!keys.isEmpty)
+            let bare = entry.name.hasSuffix(".") ? String(entry.name.dropLast()) : entry.name
+            for key in keys {
+                precondition(key == bare || key == "." + bare || key == "[\(bare)]" || key == "[relay.isp.example]", "\(key) for \(entry.name)")
+            }
         }
     }
 

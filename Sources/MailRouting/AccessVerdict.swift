@@ -24,6 +24,9 @@ public struct AccessVerdict: Hashable, Sendable, CustomStringConvertible {
     /// Every lookup that was made.
     public var trace: [RoutingStep]
 
+    /// A verdict of `action`, decided by `reason` (the access entry, `access Connect:…`, or the
+    /// rule), with the lookups in `trace`. Nothing is checked; a refusal whose `reason` starts with
+    /// `access` prints as `REJECT`, any other as `ERROR` (``description``).
     public init(_ action: Action, reason: String, trace: [RoutingStep] = []) {
         self.action = action
         self.reason = reason

@@ -16,6 +16,10 @@ public struct AuthInfo: Hashable, Sendable, CustomStringConvertible {
     /// `M:` — the mechanisms to use, upper-cased; empty for any.
     public var mechanisms: [String]
 
+    /// Credentials as given: `authorizationID` (`U:`, or `nil`), `authenticationID` (`I:`),
+    /// `password` (`P:`), `realm` (`R:`), `mechanisms` (`M:`, empty for any). Unlike
+    /// ``init(parsing:)`` it checks nothing: not that the identity is non-empty, nor the mechanism
+    /// names, nor that they are upper-cased.
     public init(authorizationID: String? = nil, authenticationID: String, password: String, realm: String? = nil, mechanisms: [String] = []) {
         self.authorizationID = authorizationID
         self.authenticationID = authenticationID
@@ -26,6 +30,7 @@ public struct AuthInfo: Hashable, Sendable, CustomStringConvertible {
 
     /// Why an authinfo value could not be read; the text never holds the password.
     public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        /// Which item is wrong (`no P: (password)`, `U: appears twice`); never the password.
         public let description: String
     }
 

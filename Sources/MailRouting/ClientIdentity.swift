@@ -24,6 +24,9 @@ public struct ClientIdentity: Hashable, Sendable {
     /// The identity it authenticated as.
     public var authenticatedUser: String?
 
+    /// A client at `address` (not checked: any text), with its confirmed `hostName` if any, how it
+    /// was found (`nil`: ``NameResolution/confirmed`` with a host name, ``NameResolution/failed``
+    /// without), and the AUTH mechanism and identity once it has authenticated (RFC 4954 §4).
     public init(
         address: String, hostName: String? = nil, nameResolution: NameResolution? = nil,
         authenticationMechanism: String? = nil, authenticatedUser: String? = nil

@@ -15,6 +15,9 @@ public struct ClientNameLookup: Sendable {
     /// The resolver for PTR, A and AAAA queries, or `nil` for the host table alone.
     public var resolver: DNSResolver?
 
+    /// Looks names up in `hosts` first, then with `resolver`; with neither, every client's name
+    /// resolution is ``ClientIdentity/NameResolution/failed``. Nothing is read or queried until
+    /// ``identify(_:)``.
     public init(hosts: HostsFile?, resolver: DNSResolver?) {
         self.hosts = hosts
         self.resolver = resolver

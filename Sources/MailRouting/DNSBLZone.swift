@@ -5,6 +5,8 @@ public struct DNSBLZone: Hashable, Sendable {
     /// The reply text; `${client_addr}` and `$&{client_addr}` become the client's address.
     public var message: String
 
+    /// The list at `zone` (not checked as a domain name), refusing with `message`; without one,
+    /// Sendmail's `Rejected: ${client_addr} listed at <zone>`.
     public init(zone: String, message: String? = nil) {
         self.zone = zone
         self.message = message ?? "Rejected: ${client_addr} listed at \(zone)"

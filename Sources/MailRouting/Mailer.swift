@@ -7,6 +7,9 @@ public struct Mailer: Hashable, Sendable, CustomStringConvertible {
     /// The mailer's name as a mailertable spells it.
     public let name: String
 
+    /// The mailer called `name`, compared as written (case matters). Any name is taken; one that
+    /// ``RoutingConfiguration/mailers`` does not define makes routing refuse the address with 451
+    /// 4.3.5 (``RoutingError/Kind/unknownMailer``).
     public init(_ name: String) {
         self.name = name
     }

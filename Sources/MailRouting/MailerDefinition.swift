@@ -25,6 +25,8 @@ public struct MailerDefinition: Hashable, Sendable {
     /// The TCP port for network mailers.
     public var port: Int?
 
+    /// A mailer speaking `transport`, connecting to `port` when it is a network mailer (`nil` for
+    /// local, error and discard). The port is not checked against the transport or for its range.
     public init(transport: Transport, port: Int? = nil) {
         self.transport = transport
         self.port = port

@@ -10,6 +10,9 @@ public struct RecipientVerification: Hashable, Sendable {
         /// Why it is not (an unknown user, a table's `error:`, a loop).
         public var refusal: RoutingError?
 
+        /// The final `address`, with its `delivery` when deliverable and its `refusal` when not.
+        /// The two are not checked against each other: a line without a refusal counts as
+        /// deliverable.
         public init(address: String, delivery: RoutingDecision.Delivery?, refusal: RoutingError?) {
             self.address = address
             self.delivery = delivery
@@ -31,6 +34,7 @@ public struct RecipientVerification: Hashable, Sendable {
     /// Every lookup that decided them.
     public var trace: [RoutingStep]
 
+    /// The final addresses `lines`, in alias order, and the lookups in `trace`, taken as given.
     public init(lines: [Line], trace: [RoutingStep]) {
         self.lines = lines
         self.trace = trace

@@ -305,7 +305,7 @@ extension Router {
     /// host relays for (class R, a `To:` RELAY entry, relay_based_on_MX).
     func parseRecipient(_ address: RoutingAddress, trace: inout [RoutingStep]) async throws(MailMapError) -> RoutingAddress {
         var current = try await canonicalAddress(address, trace: &trace)
-        for _ in 0...configuration.maximumRewriting {
+        for _ in 0...max(0, configuration.maximumRewriting) {
             guard let domain = current.domainKey, let inner = Self.canonify(current.unquotedLocalPart) else { return current }
             var relayed = try await isRelayDomain(domain, trace: &trace)
             if !relayed, let access = tables.access {
@@ -329,7 +329,7 @@ extension Router {
         var current = address
         current.sourceRoute = []
         current.domainIsAbsolute = false
-        for _ in 0...configuration.maximumRewriting {
+        for _ in 0...max(0, configuration.maximumRewriting) {
             if let domain = current.domainKey {
                 guard try await isLocalHostName(domain, trace: &trace) else { return current }
             }

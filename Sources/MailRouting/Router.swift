@@ -28,6 +28,8 @@ public struct Router: Sendable {
     /// The tables.
     public let tables: RoutingTables
 
+    /// A router with the policy `configuration` over the already opened `tables`. Nothing is
+    /// checked or read here: a table that fails is found at the first lookup that needs it.
     public init(configuration: RoutingConfiguration, tables: RoutingTables) {
         self.configuration = configuration
         self.tables = tables
@@ -43,7 +45,7 @@ public struct Router: Sendable {
         var trace: [RoutingStep] = []
         var current = address
         var seen: Set<String> = []
-        for _ in 0...configuration.maximumRewriting {
+        for _ in 0...max(0, configuration.maximumRewriting) {
             let key = current.description.asciiLowercased
             guard seen.insert(key).inserted else {
                 trace.append(.rule("\(current) was already seen: a rewriting loop"))

@@ -16,6 +16,9 @@ public struct RoutingAddress: Hashable, Sendable, CustomStringConvertible {
     /// (RFC 1035 §3.1). The address is the same; Sendmail keeps the dot in the host it connects to.
     public var domainIsAbsolute: Bool = false
 
+    /// An address from its parts as written: `localPart` quotes included, `domain` `nil` for a bare
+    /// local name, `sourceRoute` the hosts of the path's source route. Nothing is checked (unlike
+    /// ``init(parsing:)``); ``domainIsAbsolute`` starts `false`.
     public init(localPart: String, domain: MailboxDomain?, sourceRoute: [String] = []) {
         self.localPart = localPart
         self.domain = domain

@@ -36,6 +36,9 @@ public struct RoutingAnswer: Hashable, Sendable, CustomStringConvertible {
     /// Every lookup and rule, in order.
     public var trace: [RoutingStep]
 
+    /// An answer sending `reply` with `disposition`, from `verdict` and (for RCPT) `routing`, with
+    /// the lookups in `trace`. `reason` defaults to the verdict's reason. The reply's code is not
+    /// checked against the disposition.
     public init(reply: SMTPReply, disposition: Disposition, verdict: AccessVerdict, routing: RoutingDecision? = nil, reason: String? = nil, trace: [RoutingStep]) {
         self.reply = reply
         self.disposition = disposition

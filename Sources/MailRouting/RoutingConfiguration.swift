@@ -39,9 +39,13 @@ public struct RoutingConfiguration: Hashable, Sendable {
     public var dnsbl: [DNSBLZone]
     /// `TRUST_AUTH_MECH`: AUTH with one of these mechanisms lets the client relay.
     public var trustedMechanisms: Set<String>
-    /// How deep virtusertable and alias rewriting may go before it is called a loop.
+    /// How deep virtusertable and alias rewriting may go before it is called a loop (a negative
+    /// value counts as 0).
     public var maximumRewriting: Int
 
+    /// A policy for the host `hostname`; every other parameter is the property of the same name,
+    /// and its default is Sendmail's without the feature (the standard mailers, rewriting 10 deep).
+    /// A negative `maximumRewriting` counts as 0.
     public init(
         hostname: String,
         extraLocalNames: [String] = [],

@@ -26,9 +26,13 @@ public struct RoutingDecision: Hashable, Sendable, CustomStringConvertible {
     /// How Sendmail's `/parse` shows a refusal from a table: the `$@` and `$:` of its error mailer
     /// (`error:5.7.1:550 Go away` → host `5.7.1`, user `550 Go away`).
     public struct ErrorTriple: Hashable, Sendable {
+        /// The error mailer's `$@`: the enhanced status code (`5.7.1`), or the word before the
+        /// text; empty when the entry has neither.
         public var host: String
+        /// The error mailer's `$:`: the reply text, with any reply code leading it (`550 Go away`).
         public var user: String
 
+        /// The triple's `host` (`$@`) and `user` (`$:`) as `/parse` shows them; neither is checked.
         public init(host: String, user: String) {
             self.host = host
             self.user = user
@@ -50,6 +54,8 @@ public struct RoutingDecision: Hashable, Sendable, CustomStringConvertible {
     /// Every lookup and rule, in order.
     public var trace: [RoutingStep]
 
+    /// The decision for `address`: its `outcome`, and every lookup and rule in `trace`, in order.
+    /// Nothing is checked.
     public init(address: RoutingAddress, outcome: Outcome, trace: [RoutingStep]) {
         self.address = address
         self.outcome = outcome

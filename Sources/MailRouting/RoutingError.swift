@@ -29,6 +29,8 @@ public struct RoutingError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The reply for the client (RCPT) or for the bounce.
     public let reply: SMTPReply
 
+    /// A refusal of `kind` answered with `reply` (for the client at RCPT, or for the bounce). The
+    /// reply is not checked against the kind.
     public init(_ kind: Kind, reply: SMTPReply) {
         self.kind = kind
         self.reply = reply

@@ -23,6 +23,9 @@ public struct RoutingTables: Sendable {
     /// DNS, for relay_based_on_MX and DNSBL checks.
     public var resolver: DNSResolver?
 
+    /// The tables routing reads, each already open (`nil` leaves its feature off; `localUsers`
+    /// `nil` accepts any local name). Nothing is opened or read here; a map that fails, fails at
+    /// lookup.
     public init(
         localHostNames: (any MailMap)? = nil,
         relayDomains: (any MailMap)? = nil,

@@ -12,6 +12,8 @@ public struct SessionFacts: Hashable, Sendable {
     /// The client's connect verdict, once made; `nil` makes the answers ask for it.
     public var connectVerdict: AccessVerdict?
 
+    /// The facts of a session with `client` (`nil` for a local submission, which may relay), and
+    /// its `connectVerdict` if already made (`nil`: the answers make it, at every command).
     public init(client: ClientIdentity?, connectVerdict: AccessVerdict? = nil) {
         self.client = client
         self.connectVerdict = connectVerdict

@@ -28,7 +28,8 @@ public struct PrivacyOptions: OptionSet, Hashable, Sendable {
     public static let noETRN = PrivacyOptions(rawValue: 1 << 5)
     /// `noverb`: Sendmail's VERB command is refused (SwiftMTA never had it).
     public static let noVerb = PrivacyOptions(rawValue: 1 << 6)
-    /// `authwarnings`: `X-Authentication-Warning:` headers for suspicious submissions.
+    /// `authwarnings`: `X-Authentication-Warning:` on a local submission whose untrusted user set
+    /// another sender with `-f` (on by default, as in Sendmail's configuration).
     public static let authWarnings = PrivacyOptions(rawValue: 1 << 7)
     /// `noreceipts`: no success DSNs, so DSN (RFC 3461) is not offered.
     public static let noReceipts = PrivacyOptions(rawValue: 1 << 8)

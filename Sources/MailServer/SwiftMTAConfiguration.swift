@@ -118,7 +118,7 @@ public struct SwiftMTAConfiguration: Sendable {
         /// confSMTP_LOGIN_MSG (`$j` is the host name, `$b` the date).
         public var greeting: String?
         /// confPRIVACY_FLAGS.
-        public var privacy: [String] = []
+        public var privacy: [String] = ["authwarnings"]
         /// HELP_FILE (resolved).
         public var helpFile: String?
         /// confMAX_MESSAGE_SIZE.
@@ -484,7 +484,8 @@ public struct SwiftMTAConfiguration: Sendable {
         if let greeting = smtp.greeting, let problem = SendmailMacros.problem(in: greeting) {
             reader.report("smtp.greeting", problem)
         }
-        smtp.privacy = reader.strings(section, "privacy", at: "smtp") ?? []
+        // Unset: Sendmail's default (confPRIVACY_FLAGS `authwarnings`).
+        smtp.privacy = reader.strings(section, "privacy", at: "smtp") ?? ["authwarnings"]
         do {
             _ = try PrivacyOptions(flags: smtp.privacy)
         } catch {

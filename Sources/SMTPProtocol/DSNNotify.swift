@@ -7,8 +7,11 @@ public enum DSNNotify: Hashable, Sendable, CustomStringConvertible {
 
     /// A NOTIFY condition.
     public enum Condition: String, Hashable, Sendable, CaseIterable {
+        /// `SUCCESS`: notify on successful delivery.
         case success = "SUCCESS"
+        /// `FAILURE`: notify when delivery fails.
         case failure = "FAILURE"
+        /// `DELAY`: notify when delivery is delayed.
         case delay = "DELAY"
     }
 

@@ -21,6 +21,9 @@ public struct MailParameters: Hashable, Sendable {
     /// Parameters not listed above, in order.
     public var other: [ESMTPParameter]
 
+    /// Parameters for a MAIL that a client sends; each is the property of the same name. Nothing is
+    /// checked here (parsing limits ENVID to 100 characters, RFC 3461 §4.4; this does not); ENVID
+    /// and AUTH= are xtext-encoded when the command is written.
     public init(
         size: Int? = nil, body: BodyType? = nil, smtpUTF8: Bool = false, dsnReturn: DSNReturn? = nil,
         envelopeID: String? = nil, authenticatedSender: String? = nil, requireTLS: Bool = false,

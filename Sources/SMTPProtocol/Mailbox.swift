@@ -9,6 +9,8 @@ public struct Mailbox: Hashable, Sendable, CustomStringConvertible {
     /// The domain or address literal after the `@`.
     public var domain: MailboxDomain
 
+    /// The mailbox `localPart@domain`. Both parts were checked when they were made (RFC 5321
+    /// §4.1.2); this adds no check of its own, not the length limits of §4.5.3.1.
     public init(localPart: LocalPart, domain: MailboxDomain) {
         self.localPart = localPart
         self.domain = domain

@@ -33,6 +33,8 @@ public struct RecipientParameters: Hashable, Sendable {
         }
     }
 
+    /// Parameters for a RCPT that a client sends: `notify` (NOTIFY), `originalRecipient` (ORCPT,
+    /// checked by its own initializer) and `other`, written in that order. Nothing else is checked.
     public init(notify: DSNNotify? = nil, originalRecipient: OriginalRecipient? = nil, other: [ESMTPParameter] = []) {
         self.notify = notify
         self.originalRecipient = originalRecipient

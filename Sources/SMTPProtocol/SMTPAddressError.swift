@@ -22,6 +22,8 @@ public struct SMTPAddressError: Error, Hashable, Sendable, CustomStringConvertib
     /// Text for the reply: what is wrong and where.
     public let message: String
 
+    /// An error of `kind`; `message` is the text for the reply, naming what is wrong and where.
+    /// Neither is checked.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message

@@ -10,10 +10,14 @@ public struct SMTPCapabilities: Hashable, Sendable {
 
     /// One advertised extension: its keyword and parameters (`SIZE 52428800`, `AUTH PLAIN LOGIN`).
     public struct Extension: Hashable, Sendable {
+        /// The EHLO keyword (RFC 5321 §4.1.1.1 `ehlo-keyword`), upper-cased.
         public var keyword: EHLOKeyword
+        /// The words after the keyword, in order (`52428800`; `PLAIN`, `LOGIN`).
         public var parameters: [String]
     }
 
+    /// Capabilities with `greeting` as the first line and no extensions yet; add them with
+    /// ``add(_:parameters:)``. The greeting is not checked.
     public init(greeting: String) {
         self.greeting = greeting
     }

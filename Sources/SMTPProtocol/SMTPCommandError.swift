@@ -32,6 +32,8 @@ public struct SMTPCommandError: Error, Hashable, Sendable, CustomStringConvertib
     /// Text for the reply; it names what is wrong and never echoes more than a short excerpt.
     public let message: String
 
+    /// An error of `kind`, whose ``reply`` carries `message` as its text. The message is not
+    /// checked: it must not echo more of the command line than a short excerpt.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message

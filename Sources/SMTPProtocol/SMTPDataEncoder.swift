@@ -10,6 +10,7 @@ public struct SMTPDataEncoder: Sendable {
     private var atLineStart = true
     private var pendingCR = false
 
+    /// An encoder at the start of the message text (a leading `.` is doubled).
     public init() {}
 
     /// Appends the encoded form of `chunk` to `output`.

@@ -44,6 +44,8 @@ public struct SMTPDataReader: Hashable, Sendable {
     private var position = Position.lineStart
     private var lineLength = 0
 
+    /// A reader at the start of the message text, returning at most `maximumSize` octets and
+    /// tracking lines against `maximumLineLength` (CRLF included). Neither value is checked.
     public init(maximumSize: Int, maximumLineLength: Int) {
         self.maximumSize = maximumSize
         self.maximumLineLength = maximumLineLength
@@ -156,6 +158,7 @@ public struct SMTPDataError: Error, Hashable, Sendable, CustomStringConvertible 
     /// About where in the message, in octets from its start.
     public let offset: Int
 
+    /// A bare line end of `kind` found about `offset` octets into the message; neither is checked.
     public init(_ kind: Kind, offset: Int) {
         self.kind = kind
         self.offset = offset

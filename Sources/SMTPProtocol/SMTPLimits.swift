@@ -41,6 +41,8 @@ public struct SMTPLimits: Hashable, Sendable {
     /// command (5 minutes), as Postfix's `smtpd_timeout` does.
     public var messageTextTimeout: Duration
 
+    /// Limits, each the property of the same name; the defaults are those of ``default``. Nothing
+    /// is checked: a value below an RFC minimum is used as given.
     public init(
         commandLineLength: Int = 512,
         textLineLength: Int = 1000,

@@ -31,6 +31,8 @@ public struct SMTPLineFramer: Sendable {
     /// overlong BDAT command by them, whose chunk it can no longer find.
     public private(set) var overlongLineStart: [UInt8] = []
 
+    /// A framer with nothing buffered, accepting lines of at most `maximumLineLength` octets, CRLF
+    /// included (RFC 5321 §4.5.3.1.4 for commands: 512). The limit is not checked.
     public init(maximumLineLength: Int) {
         self.maximumLineLength = maximumLineLength
     }

@@ -12,6 +12,8 @@ public struct SMTPReplyParser: Sendable {
     private var pending: [(code: Int, text: Substring)] = []
     private let maximumLines: Int
 
+    /// A parser bounded by `limits`: ``SMTPLimits/replyLineLength`` per line (RFC 5321 §4.5.3.1.5)
+    /// and ``SMTPLimits/replyLines`` per reply; the other limits are not used.
     public init(limits: SMTPLimits = .default) {
         framer = SMTPLineFramer(maximumLineLength: limits.replyLineLength)
         maximumLines = limits.replyLines
@@ -104,6 +106,8 @@ public struct SMTPReplyError: Error, Hashable, Sendable, CustomStringConvertible
     /// What is wrong.
     public let message: String
 
+    /// An error saying `message` (what is wrong, with at most a short excerpt of the line); not
+    /// checked.
     public init(_ message: String) {
         self.message = message
     }

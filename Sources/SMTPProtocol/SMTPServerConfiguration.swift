@@ -41,6 +41,8 @@ public struct SMTPServerConfiguration: Hashable, Sendable {
     /// HELP gets a 214 pointing at RFC 5321.
     public var helpTopics: [String: [String]]
 
+    /// A configuration for `hostname` (not checked); every other parameter is the property of the
+    /// same name. The defaults offer no STARTTLS and no AUTH, and require HELO/EHLO before MAIL.
     public init(
         hostname: String,
         greetingText: String = "ESMTP SwiftMTA ready",

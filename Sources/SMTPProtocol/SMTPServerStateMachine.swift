@@ -102,9 +102,11 @@ public struct SMTPServerStateMachine: Sendable {
     public struct Hello: Hashable, Sendable {
         /// Which command it was.
         public enum Kind: Hashable, Sendable {
+            /// `HELO`, `EHLO` (RFC 5321 §4.1.1.1) or `LHLO` (RFC 2033 §4.1).
             case helo, ehlo, lhlo
         }
 
+        /// HELO, EHLO or LHLO.
         public var kind: Kind
         /// The argument as sent: a domain, an address literal, or whatever the client said.
         public var domain: String
@@ -114,7 +116,9 @@ public struct SMTPServerStateMachine: Sendable {
     public struct Transaction: Hashable, Sendable {
         /// Accepted recipients and their parameters, in order.
         public struct Recipient: Hashable, Sendable {
+            /// RCPT TO's path.
             public var path: ForwardPath
+            /// RCPT TO's parameters.
             public var parameters: RecipientParameters
         }
 
@@ -251,6 +255,9 @@ public struct SMTPServerStateMachine: Sendable {
     private let recipientLineLimit: Int
     private let framingLimit: Int
 
+    /// A session that has not started: call ``start(rejection:)`` first. The MAIL and RCPT line
+    /// limits grow by what the offered extensions may add (``SMTPLimits/commandLineLength``);
+    /// nothing is checked.
     public init(configuration: SMTPServerConfiguration) {
         self.configuration = configuration
         self.framer = SMTPLineFramer(maximumLineLength: configuration.limits.commandLineLength)

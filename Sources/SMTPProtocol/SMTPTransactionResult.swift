@@ -12,6 +12,9 @@ public struct SMTPTransactionResult: Hashable, Sendable {
     /// LMTP only: one final reply per accepted recipient, in the order accepted (RFC 2033 §4.2).
     public var lmtpReplies: [SMTPReply]
 
+    /// A result from the replies, each the property of the same name. `recipientReplies` should
+    /// hold one entry per envelope recipient; ``outcome(forRecipientAt:)`` treats an index past its
+    /// end as a missing entry.
     public init(mailReply: SMTPReply, recipientReplies: [SMTPReply?], messageReply: SMTPReply?, lmtpReplies: [SMTPReply] = []) {
         self.mailReply = mailReply
         self.recipientReplies = recipientReplies
@@ -24,7 +27,7 @@ public struct SMTPTransactionResult: Hashable, Sendable {
     /// recipient's own).
     public func outcome(forRecipientAt index: Int) -> SMTPReply {
         guard mailReply.isPositiveCompletion else { return mailReply }
-        guard let recipientReply = recipientReplies[index] else { return mailReply }
+        guard recipientReplies.indices.contains(index), let recipientReply = recipientReplies[index] else { return mailReply }
         guard recipientReply.isPositiveCompletion else { return recipientReply }
         if !lmtpReplies.isEmpty {
             let position = recipientReplies[..<index].filter { $0?.isPositiveCompletion == true }.count

@@ -88,6 +88,11 @@ enum CommandExamples {
             Example(command: "ln -s /usr/local/bin/swiftmta /usr/sbin/sendmail; ln -s /usr/local/bin/swiftmta /usr/bin/mailq", explanation: "Installed under Sendmail's names, the binary is Sendmail's command line."),
             Example(command: "swiftmta sendmail -bv postmaster@example.org", explanation: "How an address would be delivered, without sending anything."),
         ],
+        "import-mc": [
+            Example(command: "swiftmta import-mc /etc/mail/sendmail.mc --out /etc/swiftmta/swiftmta.toml", explanation: "Import this host's Sendmail configuration: the configuration, imported-access beside it, and the report."),
+            Example(command: "swiftmta import-mc old-etc-mail/sendmail.mc --maps old-etc-mail --hostname mx.example.org --out swiftmta.toml", explanation: "Import a copy of another host's /etc/mail: its files are looked for under --maps."),
+            Example(command: "swiftmta import-mc /etc/mail/sendmail.mc --out swiftmta.toml --force --check", explanation: "Import again and route addresses with the result beside sendmail -bt's answers."),
+        ],
         "send": [
             Example(command: "swiftmta send --server 127.0.0.1:2525 --from alice@example.org --to bob@localhost < message.eml", explanation: "Send a message to the local server (STARTTLS when offered)."),
             Example(command: "swiftmta send --server smtp.example.org:587 --starttls --auth-user alice --password-file ~/.smtp-password --from alice@example.org --to bob@example.net < message.eml", explanation: "Through a smart host: STARTTLS required, then AUTH."),

@@ -10,7 +10,7 @@ struct SwiftMTA: AsyncParsableCommand {
         commandName: "swiftmta",
         abstract: "SwiftMTA, a mail transfer agent.",
         version: ServerCommandLine.version,
-        subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self, Queue.self, Sendmail.self],
+        subcommands: [Serve.self, Auth.self, CheckConfig.self, Check.self, Route.self, Makemap.self, Map.self, Send.self, Queue.self, Sendmail.self, ImportMC.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -497,6 +497,76 @@ struct Sendmail: AsyncParsableCommand {
 
     func run() async throws {
         let status = await SendmailCommandLine.run(arguments: arguments)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct ImportMC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-mc",
+        abstract: "Turn a sendmail.mc and its maps into a SwiftMTA configuration, with a report of what differs.",
+        discussion: """
+            Reads the .mc as m4 and Sendmail's cf library do (quoting, dnl, divert, define, FEATURE, \
+            include of starttls.m4, Debian's /etc/mail layout), writes a configuration that behaves as \
+            that Sendmail did and points at the same map files (the makemap-built .db when it is \
+            there, else the text), and prints a report: every line carried over and to which key, \
+            every line not carried over (file:line, why), every behaviour that differs, and warnings \
+            (dead DNSBL zones, promiscuous_relay, PLAIN/LOGIN without confAUTH_OPTIONS p, keys under \
+            2048 bits). Sendmail lets clients at 127.0.0.1 and ::1 relay; the import writes that trust \
+            down explicitly as Connect: RELAY entries in an access text map beside the configuration \
+            (imported-access). Local mail goes to the same /var/mail mbox files; the access map's \
+            TLS_Srv: and Try_TLS: entries become the queue runner's TLS policy map \
+            (imported-tls-policy). The written configuration is then checked as check-config does.
+
+            With --check, the imported configuration routes a list of addresses (--addresses FILE, or \
+            some made from the maps) as swiftmta route does, and, when a sendmail program and the .cf \
+            are at hand, sendmail -bt routes them too, side by side.
+
+            Exit status: 0 written and valid (with --check: every answer is Sendmail's); 1 written, but \
+            check-config finds errors or --check found answers that differ; 64 bad options; 65 the .mc \
+            cannot be read as m4; 73 the configuration exists (without --force) or cannot be written.
+            """)
+
+    @Argument(help: "The sendmail.mc.")
+    var mc: String
+
+    @Option(name: .long, help: ArgumentHelp("Where the .mc's files are, when not where it names them (/etc/mail/X is looked for as DIR/X).", valueName: "dir"))
+    var maps: String?
+
+    @Option(name: .long, help: ArgumentHelp("The configuration to write (default: swiftmta.toml here).", valueName: "file"))
+    var out: String?
+
+    @Option(name: .long, help: "The host name ($j) when the .mc does not set confDOMAIN_NAME and this is not that host.")
+    var hostname: String?
+
+    @Flag(name: .long, help: "Replace the configuration and the access map beside it if they exist.")
+    var force = false
+
+    @Flag(name: .long, help: "Route addresses with the imported configuration and compare with sendmail -bt.")
+    var check = false
+
+    @Option(name: .long, help: ArgumentHelp("For --check: the addresses, one per line.", valueName: "file"))
+    var addresses: String?
+
+    @Option(name: .long, help: ArgumentHelp("For --check: the sendmail.cf built from the .mc (default: sendmail.cf beside it).", valueName: "file"))
+    var cf: String?
+
+    @Option(name: .long, help: ArgumentHelp("For --check: the sendmail program (default: /usr/sbin/sendmail).", valueName: "path"))
+    var sendmail: String?
+
+    var request: ImportMCCommand.Request {
+        ImportMCCommand.Request(
+            mcFile: mc, mapsDirectory: maps, outputFile: out, hostname: hostname, force: force, check: check,
+            addressesFile: addresses, cfFile: cf, sendmail: sendmail)
+    }
+
+    func validate() throws {
+        if let problem = request.problem { throw ValidationError(problem) }
+    }
+
+    func run() async throws {
+        let (output, status) = await ImportMCCommand.run(request)
+        print(output, terminator: "")
         if status != 0 { throw ExitCode(status) }
     }
 }

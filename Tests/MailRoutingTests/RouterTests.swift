@@ -109,6 +109,16 @@ struct RouterTests {
         #expect(try await fixture.route("owner-x").delivery?.aliasExpansion == ["\"|/usr/bin/prog\""])
     }
 
+    @Test("a negative rewriting limit counts as 0: a loop is still found, nothing traps")
+    func negativeRewritingLimit() async throws {
+        var configuration = RoutingConfiguration(hostname: "mx.example.test", virtualDomains: ["virt.example", "other.example"])
+        configuration.maximumRewriting = -3
+        let fixture = try RoutingFixture(configuration: configuration, virtusertable: Self.virtusertable, localUsers: ["root"])
+        let loop = try await fixture.route("ping@virt.example")
+        #expect(loop.error?.reply.enhancedCode?.description == "5.4.6", "\(loop.trace)")
+        #expect(try await fixture.route("root").delivery != nil)
+    }
+
     @Test("a table that cannot be read is a temporary failure, never \"not found\"")
     func brokenTable() async throws {
         // A table that failed to open fails every lookup (Postfix's dict_surrogate).

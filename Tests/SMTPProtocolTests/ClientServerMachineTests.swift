@@ -140,6 +140,9 @@ struct ClientServerMachineTests {
         #expect(first.outcome(forRecipientAt: 0).code == 250)
         #expect(first.outcome(forRecipientAt: 1).code == 550)
         #expect(first.outcome(forRecipientAt: 2).code == 250)
+        // An index past the replies is a missing entry, not a trap.
+        #expect(first.outcome(forRecipientAt: 7) == first.mailReply)
+        #expect(first.outcome(forRecipientAt: -1) == first.mailReply)
     }
 
     @Test("every recipient refused: no text is sent, the transaction is reset", arguments: [true, false])

@@ -28,7 +28,8 @@ final class DeliveryService: Sendable {
         let runner = delivery.makeRunner(queue: queue, logger: logger)
         let control: QueueControlServer
         do {
-            control = try await QueueControlServer.start(queue: queue, runner: runner, hostname: delivery.configuration.hostname, logger: logger)
+            control = try await QueueControlServer.start(
+                queue: queue, runner: runner, hostname: delivery.configuration.hostname, authWarnings: delivery.authWarnings, logger: logger)
         } catch {
             await runner.shutdown()
             throw StartError(description: "queue.directory: \(error)", status: 73)

@@ -12,6 +12,8 @@ struct DeliverySetup: Sendable {
     let routingExecutor: any TaskExecutor
     let tlsPolicies: (any MailMap)?
     let configuration: QueueRunner.Configuration
+    /// `[smtp] privacy` holds `authwarnings`: local submissions get Sendmail's warning headers.
+    var authWarnings = true
 
     /// The setup for `configuration`; problems (a TLS policy map that cannot be opened) are added to `errors`.
     static func make(
@@ -41,7 +43,9 @@ struct DeliverySetup: Sendable {
         }
         let runnerConfiguration = QueueRunner.Configuration(
             hostname: configuration.hostname, queue: configuration.queue, delivery: configuration.delivery, client: client)
-        return DeliverySetup(router: router, routingExecutor: registry.threadPool, tlsPolicies: tlsPolicies, configuration: runnerConfiguration)
+        var setup = DeliverySetup(router: router, routingExecutor: registry.threadPool, tlsPolicies: tlsPolicies, configuration: runnerConfiguration)
+        setup.authWarnings = (try? PrivacyOptions(flags: configuration.smtp.privacy))?.contains(.authWarnings) ?? true
+        return setup
     }
 
     /// For the start-up summary: where local mail goes and when delivery starts.

@@ -11,8 +11,8 @@ import Darwin
 /// A message submitted on this host (`swiftmta sendmail`, cron, PHP's mail()): no SMTP client, so
 /// MailRouting treats it as a local submission (it may relay). The spool gets it with a
 /// `Received:` line naming the local user (as Sendmail's `Received: (from alice@localhost)`) and,
-/// when an untrusted user set the envelope sender with `-f`, Sendmail's
-/// `X-Authentication-Warning:`.
+/// when an untrusted user set the envelope sender with `-f` and the privacy flags hold
+/// `authwarnings` (Sendmail's default), Sendmail's `X-Authentication-Warning:`.
 enum LocalSubmission {
     /// Who submitted, from the control socket's peer credentials or the process's own.
     struct Submitter: Sendable {
@@ -102,12 +102,12 @@ enum LocalSubmission {
     /// it is durable.
     static func store<Text: AsyncSequence>(
         _ submission: QueueControl.Submission, text: Text, submitter: Submitter, queue: MailQueue, hostname: String,
-        now: QueueTimestamp = .now
+        authWarnings: Bool = true, now: QueueTimestamp = .now
     ) async throws -> QueueID where Text.Element == ByteBuffer {
         let envelope = try envelope(submission, hostname: hostname)
         let writer = try queue.beginMessage()
         var header = "Received: (from \(submitter.user)@localhost)\r\n\tby \(hostname) (SwiftMTA) id \(writer.id);\r\n\t\(RFC5322Date.now())\r\n"
-        if submission.senderGiven, !submitter.trusted, let mailbox = envelope.reversePath.mailbox,
+        if authWarnings, submission.senderGiven, !submitter.trusted, let mailbox = envelope.reversePath.mailbox,
            mailbox.quoted.lowercased() != "\(submitter.user)@\(hostname)".lowercased() {
             header += "X-Authentication-Warning: \(hostname): \(submitter.user) set sender to \(mailbox.quoted) using -f\r\n"
         }

@@ -31,7 +31,7 @@ final class QueueControlServer: Sendable {
 
     /// Binds `SPOOL/control` (replacing a socket left by a server that died: the spool's lock says
     /// none runs) and serves it.
-    static func start(queue: MailQueue, runner: QueueRunner, hostname: String, logger: Logger) async throws(StartError) -> QueueControlServer {
+    static func start(queue: MailQueue, runner: QueueRunner, hostname: String, authWarnings: Bool = true, logger: Logger) async throws(StartError) -> QueueControlServer {
         let path = queue.directory + "/" + QueueControl.socketName
         guard path.utf8.count < 104 else {
             throw StartError(description: "the control socket \(path) is longer than a Unix-domain socket path may be (103 octets): use a shorter queue.directory")
@@ -54,7 +54,7 @@ final class QueueControlServer: Sendable {
                     do {
                         for try await connection in connections {
                             group.addTask {
-                                await handle(connection, queue: queue, runner: runner, hostname: hostname, serverUID: serverUID, logger: logger)
+                                await handle(connection, queue: queue, runner: runner, hostname: hostname, authWarnings: authWarnings, serverUID: serverUID, logger: logger)
                             }
                         }
                     } catch {}
@@ -81,7 +81,7 @@ final class QueueControlServer: Sendable {
     }
 
     private static func handle(
-        _ connection: Connection, queue: MailQueue, runner: QueueRunner, hostname: String, serverUID: UInt32, logger: Logger
+        _ connection: Connection, queue: MailQueue, runner: QueueRunner, hostname: String, authWarnings: Bool, serverUID: UInt32, logger: Logger
     ) async {
         let uid = await peerUID(connection.channel)
         try? await connection.executeThenClose { inbound, outbound in
@@ -101,7 +101,7 @@ final class QueueControlServer: Sendable {
                 switch request {
                 case .submit(let submission):
                     let submitter = LocalSubmission.Submitter(user: LocalSubmission.Submitter.userName(uid), uid: uid, trusted: trusted)
-                    status = await submit(submission, reader: reader, submitter: submitter, queue: queue, runner: runner, hostname: hostname, output: output, logger: logger)
+                    status = await submit(submission, reader: reader, submitter: submitter, queue: queue, runner: runner, hostname: hostname, authWarnings: authWarnings, output: output, logger: logger)
                 case .list, .show, .remove, .run:
                     guard trusted else {
                         output.err("only root and the server's own user may look at or change the queue")
@@ -131,11 +131,11 @@ final class QueueControlServer: Sendable {
 
     private static func submit(
         _ submission: QueueControl.Submission, reader: RequestReader, submitter: LocalSubmission.Submitter, queue: MailQueue,
-        runner: QueueRunner, hostname: String, output: CommandOutput, logger: Logger
+        runner: QueueRunner, hostname: String, authWarnings: Bool, output: CommandOutput, logger: Logger
     ) async -> Int32 {
         let chunks = ChunkSequence(reader: ChunkSource(reader: reader))
         do {
-            let id = try await LocalSubmission.store(submission, text: chunks, submitter: submitter, queue: queue, hostname: hostname)
+            let id = try await LocalSubmission.store(submission, text: chunks, submitter: submitter, queue: queue, hostname: hostname, authWarnings: authWarnings)
             logger.info("\(id): from=<\(submission.sender.trimmingAngles)>, nrcpts=\(submission.recipients.count), proto=local, relay=\(submitter.user)@localhost")
             output.out(id.description)
             runner.submitted(id)
