@@ -59,7 +59,9 @@ public enum ExternalTool {
         process.standardError = stderr
         process.standardInput = stdin
         try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        // A program that exits before reading all of its input (EPIPE) is not this process's
+        // crash: the throwing write reports it, the old write(_:) trapped.
+        if let input { try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
         try? stdin.fileHandleForWriting.close()
         // Read both pipes while the program runs, so a chatty program cannot block on a full pipe.
         let outputs = PipeCollector(stdout: stdout, stderr: stderr)

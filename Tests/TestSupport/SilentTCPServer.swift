@@ -62,12 +62,15 @@ public final class SilentTCPServer: @unchecked Sendable {
 
     /// Closes the listener and every connection (clients see the server go away).
     public func stop() {
-        let open = lock.withLock { () -> [Int32] in
-            guard !stopped else { return [] }
+        let open = lock.withLock { () -> [Int32]? in
+            guard !stopped else { return nil }
             stopped = true
             defer { accepted.removeAll() }
             return accepted
         }
+        // Once only: a second close of the listener (stop() then deinit) closed whatever
+        // descriptor had been given that number since — another test's socket or spool file.
+        guard let open else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         for connection in open { close(connection) }
