@@ -277,6 +277,30 @@ struct OperationsDaemonTests {
         try await server.stop()
     }
 
+    @Test("as root, the embedded default (no file) runs with a warning instead of refusing a new user's first command",
+          .enabled(if: isRoot, "needs root"))
+    func embeddedDefaultAsRoot() async throws {
+        let directory = try TemporaryDirectory()
+        let process = try BackgroundProcess(Self.executable, ["serve", "--hostname", "mx.example.test"], directory: directory.path)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, process.exitStatus(within: .zero) == nil, !process.output().contains(" ready; ") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = process.output()
+        process.send(signal: SIGTERM)
+        let status = try await offThread { process.exitStatus(within: .seconds(30)) }
+        #expect(!output.contains("refusing to run as root"), "\(output)")
+        #expect(output.contains("warning: running as root: the embedded default is for trying SwiftMTA on loopback"), "\(output)")
+        // Its fixed loopback ports may be taken by another server on this machine: then it says so
+        // (71); otherwise it was ready and stopped cleanly.
+        if output.contains("the address is already in use") {
+            #expect(status == 71, "\(output)")
+        } else {
+            #expect(output.contains("mx.example.test ready; "), "\(output)")
+            #expect(status == 0, "\(output)")
+        }
+    }
+
     @Test("as root without [daemon] user: refused unless --allow-root; a configured user that does not exist is a configuration error",
           .enabled(if: isRoot, "needs root"))
     func refusesRoot() async throws {

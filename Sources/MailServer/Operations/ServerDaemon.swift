@@ -48,8 +48,16 @@ struct ServerDaemon {
             for line in failure.lines { ServerCommandLine.printError("swiftmta serve: \(line)") }
             return 78
         }
+        // The embedded default (no file) is for trying SwiftMTA on loopback ports: as root it runs,
+        // with a warning, rather than refusing a new user's first command. A configuration file
+        // that names no [daemon] user is refused as root unless --allow-root.
+        let embeddedAsRoot = configurationFile == nil && geteuid() == 0 && configuration.daemon.user == nil && !allowRoot
+        if embeddedAsRoot {
+            ServerCommandLine.printError(
+                "swiftmta serve: warning: running as root: the embedded default is for trying SwiftMTA on loopback; a configuration with [daemon] user drops root once it is bound (--allow-root silences this)")
+        }
         let identity: ProcessIdentity?
-        switch ProcessIdentity.plan(configuration.daemon, allowRoot: allowRoot) {
+        switch ProcessIdentity.plan(configuration.daemon, allowRoot: allowRoot || embeddedAsRoot) {
         case .success(let planned): identity = planned
         case .failure(let problem):
             ServerCommandLine.printError("swiftmta serve: \(problem)")
