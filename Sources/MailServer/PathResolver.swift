@@ -27,7 +27,7 @@ struct PathResolver {
     /// `sequence:` specs have each of their maps resolved; other types are left as they are.
     func resolve(spec: MailMapSpec) throws(MailMapError) -> MailMapSpec {
         if spec.type == "sequence" {
-            guard let items = Self.items(spec.name) else { return spec }
+            guard let items = BraceList.items(spec.name, requireBraces: false) else { return spec }
             var resolved: [String] = []
             for item in items { resolved.append("{ " + (try resolve(spec: MailMapSpec(item)).description) + " }") }
             return MailMapSpec(type: spec.type, name: "{ " + resolved.joined(separator: ", ") + " }")
@@ -41,57 +41,6 @@ struct PathResolver {
                 ? "\"" + word.replacingOccurrences("\\", "\\\\").replacingOccurrences("\"", "\\\"") + "\"" : word
         }.joined(separator: " ")
         return MailMapSpec(type: spec.type, name: name)
-    }
-}
-
-extension PathResolver {
-    /// The items of a `sequence:` list as MailMaps reads it: separated by commas or white space,
-    /// braces grouping an item that holds either; `nil` when the braces do not balance.
-    static func items(_ text: String) -> [String]? {
-        var body = Substring(text).trimmingCharacters[...]
-        if body.first == "{", body.last == "}", closesAtEnd(body) { body = body.dropFirst().dropLast() }
-        var items: [String] = []
-        var current = ""
-        var depth = 0
-        for character in body {
-            switch character {
-            case "{":
-                depth += 1
-                current.append(character)
-            case "}":
-                depth -= 1
-                guard depth >= 0 else { return nil }
-                current.append(character)
-            case ",", " ", "\t", "\n", "\r":
-                if depth > 0 {
-                    current.append(character)
-                } else {
-                    if !current.isEmpty { items.append(current) }
-                    current = ""
-                }
-            default:
-                current.append(character)
-            }
-        }
-        guard depth == 0 else { return nil }
-        if !current.isEmpty { items.append(current) }
-        return items.map { item in
-            let group = Substring(item)
-            if group.first == "{", group.last == "}", closesAtEnd(group) { return group.dropFirst().dropLast().trimmingCharacters }
-            return item
-        }
-    }
-
-    private static func closesAtEnd(_ text: Substring) -> Bool {
-        var depth = 0
-        for (offset, character) in text.enumerated() {
-            if character == "{" { depth += 1 }
-            if character == "}" {
-                depth -= 1
-                if depth == 0 { return offset == text.count - 1 }
-            }
-        }
-        return false
     }
 }
 
